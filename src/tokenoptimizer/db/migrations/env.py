@@ -1,0 +1,27 @@
+"""Alembic environment: runs migrations against the URL set by `tokenoptimizer.db.migrate`."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from tokenoptimizer.db.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

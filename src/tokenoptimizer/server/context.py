@@ -1,0 +1,64 @@
+"""What a running server holds: settings, the metadata database, the event store, the pipeline."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from tokenoptimizer.accounts.models import Organization
+from tokenoptimizer.accounts.service import KeyCache
+from tokenoptimizer.db.base import Database
+from tokenoptimizer.pricing_api.service import org_overrides
+from tokenoptimizer.server.settings import Settings
+from tokenoptimizer.usage.pipeline import IngestPipeline, OrgPricing
+from tokenoptimizer.usage.stores import EventStore, open_event_store
+
+
+@dataclass
+class OrgPricingCache:
+    """Each organisation's pricing settings, read once and dropped when they change."""
+
+    db: Database
+    _cache: dict[str, OrgPricing] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, org_id: str) -> OrgPricing:
+        """The organisation's pricing settings."""
+        cached = self._cache.get(org_id)
+        if cached is not None:
+            return cached
+        with self.db.session() as session:
+            org = session.get(Organization, org_id)
+            if org is None:
+                return OrgPricing()
+            pricing = OrgPricing(
+                markup_percent=float(org.markup_percent or 0.0),
+                fee_percents=tuple(float(f) for f in org.fee_percents or ()),
+                overrides=org_overrides(session, org_id),
+                electricity_zone=org.electricity_zone,
+            )
+        with self._lock:
+            self._cache[org_id] = pricing
+        return pricing
+
+    def invalidate(self, org_id: str) -> None:
+        """Forget an organisation's settings (after an admin changed them)."""
+        with self._lock:
+            self._cache.pop(org_id, None)
+
+
+class AppContext:
+    """The long-lived parts of one server process."""
+
+    def __init__(self, settings: Settings, *, store: EventStore | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url)
+        self.store = store if store is not None else open_event_store(settings.resolved_events_url)
+        self.org_pricing = OrgPricingCache(self.db)
+        self.pipeline = IngestPipeline(self.store, self.org_pricing)
+        self.key_cache = KeyCache(settings.api_key_cache_seconds)
+
+    def close(self) -> None:
+        """Release the event store and database connections."""
+        self.store.close()
+        self.db.dispose()

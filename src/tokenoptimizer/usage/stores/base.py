@@ -1,0 +1,134 @@
+"""The event store interface: an append-only, idempotent log of usage events.
+
+Stores take columnar batches (Arrow tables with the columns of `EVENT_COLUMNS`) because columnar
+engines append batches 100–1000× faster than rows (DESIGN.md §6). Appends are idempotent by
+`event_id`: a re-sent event is reported as a duplicate and stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+# Column name -> Arrow type. The order is the physical order of the stored table.
+EVENT_COLUMNS: dict[str, pa.DataType] = {
+    "event_id": pa.string(),
+    "ts": pa.timestamp("us"),  # UTC
+    "org_id": pa.string(),
+    "project_id": pa.string(),
+    "api_key_id": pa.string(),
+    "provider": pa.string(),
+    "model": pa.string(),
+    "requested_model": pa.string(),
+    "endpoint": pa.string(),
+    "request_type": pa.string(),
+    "status": pa.string(),
+    "error_type": pa.string(),
+    "user": pa.string(),
+    "end_user": pa.string(),
+    "team": pa.string(),
+    "feature": pa.string(),
+    "tags": pa.map_(pa.string(), pa.string()),
+    "input_tokens": pa.int64(),
+    "output_tokens": pa.int64(),
+    "cache_read_tokens": pa.int64(),
+    "cache_write_tokens": pa.int64(),
+    "cache_write_1h_tokens": pa.int64(),  # part of cache_write_tokens with Anthropic's 1-hour TTL
+    "reasoning_tokens": pa.int64(),
+    "latency_ms": pa.float64(),
+    "time_to_first_token_ms": pa.float64(),
+    "cost_usd": pa.float64(),
+    "cost_input_usd": pa.float64(),
+    "cost_cache_read_usd": pa.float64(),
+    "cost_cache_write_usd": pa.float64(),
+    "cost_output_usd": pa.float64(),
+    "cost_reasoning_usd": pa.float64(),
+    "billed_cost_usd": pa.float64(),
+    "reported_cost_usd": pa.float64(),
+    "price_source": pa.string(),
+    "energy_kwh": pa.float64(),
+    "co2e_kg": pa.float64(),
+    "water_l": pa.float64(),
+    "prompt_hash": pa.string(),
+    "trace_id": pa.string(),
+    "source": pa.string(),
+    "ingested_at": pa.timestamp("us"),  # UTC
+}
+EVENT_SCHEMA = pa.schema(list(EVENT_COLUMNS.items()))
+
+
+_UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def _column(values: list[Any], dtype: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(dtype):
+        # Aware datetimes are converted to UTC; naive ones are taken as UTC already.
+        return pa.array(values, type=_UTC_TIMESTAMP).cast(dtype)
+    return pa.array(values, type=dtype)
+
+
+def _missing(length: int, dtype: pa.DataType) -> pa.Array:
+    # Token counts are never null: a count not given is zero.
+    if pa.types.is_integer(dtype):
+        return pa.repeat(pa.scalar(0, type=dtype), length)
+    return pa.nulls(length, type=dtype)
+
+
+def events_table(columns: dict[str, list[Any]]) -> pa.Table:
+    """Build an Arrow table of events from column lists (missing columns become nulls)."""
+    length = len(columns["event_id"])
+    arrays = [
+        _column(columns[name], dtype) if name in columns else _missing(length, dtype)
+        for name, dtype in EVENT_COLUMNS.items()
+    ]
+    return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append stored."""
+
+    accepted: int
+    duplicates: int
+
+
+class EventStoreError(RuntimeError):
+    """The event store cannot be opened or written (the message says why and what to do)."""
+
+
+class EventStore(Protocol):
+    """Append-only storage of usage events, idempotent by event id."""
+
+    def append(self, batch: pa.Table) -> AppendResult:
+        """Store a batch durably and return once it is stored; rows whose event_id exists are skipped."""
+        ...
+
+    async def append_async(self, batch: pa.Table) -> AppendResult:
+        """`append` for async callers: waits without blocking the event loop."""
+        ...
+
+    def fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read-only query and return its rows."""
+        ...
+
+    def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a read-only query and return an Arrow table."""
+        ...
+
+    def update_costs(self, org_id: str, costs: pa.Table) -> int:
+        """Replace the cost columns of the organisation's events named by `event_id` in `costs`."""
+        ...
+
+    def count(self) -> int:
+        """Number of stored events (all organisations)."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the store is unreachable."""
+        ...
+
+    def close(self) -> None:
+        """Flush pending writes and release the store."""
+        ...
