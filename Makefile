@@ -40,7 +40,8 @@ test: setup system-deps lint ## Everything CI runs: lint, then the whole test su
 	$(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: bench
-bench: setup ## Run the benchmarks (see bench/README.md)
+bench: setup ## Run the benchmarks (see bench/README.md; installs wrk, the load generator)
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk) || sudo apt-get install -y -q wrk
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/estimate.py
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +23,8 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.common import running_server
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import running_server  # noqa: E402
 from tokenoptimizer.usage.demo import generate_demo_events
 from tokenoptimizer.usage.pipeline import Attribution, IngestPipeline, OrgPricing
 from tokenoptimizer.usage.stores import open_event_store
@@ -58,6 +62,41 @@ async def send(url: str, key: str, bodies: list[bytes], concurrency: int) -> flo
         return time.perf_counter() - start
 
 
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.body = '{"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 812, "output_tokens": 164}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+"""
+
+
+def wrk_single_events(url: str, key: str, seconds: int, connections: int) -> tuple[float, str]:
+    """Requests/s of single-event POSTs from `wrk` (a C load generator: a Python client tops out first)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % key)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"{url}/api/v1/events",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(script.name).unlink()
+    rate = float(next(line for line in out.splitlines() if line.startswith("Requests/sec")).split()[1])
+    latency = " ".join(line.strip() for line in out.splitlines() if line.strip().startswith(("50%", "99%")))
+    non_2xx = [line.strip() for line in out.splitlines() if "Non-2xx" in line]
+    if non_2xx:
+        raise RuntimeError(f"errors during the wrk run: {non_2xx}")
+    return rate, latency
+
+
 def raw_duckdb_rate(events: list[dict[str, Any]], batch: int) -> tuple[float, float]:
     """(events/s appending prepared batches to DuckDB, events/s of the pipeline's preparation)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,7 +123,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=200_000, help="events for the batched runs")
-    parser.add_argument("--single", type=int, default=10_000, help="single-event requests")
+    parser.add_argument(
+        "--single", type=int, default=10_000, help="single-event requests (Python client, only without wrk)"
+    )
     args = parser.parse_args()
 
     print(
@@ -95,9 +136,16 @@ def main() -> None:
     print(f"raw DuckDB append, batches of 1,000:      {raw_rate:>10,.0f} events/s")
     print(f"pipeline prepare (normalise+price+Arrow): {prepare_rate:>10,.0f} events/s")
 
-    runs = [(1000, 4, args.events), (100, 16, args.events // 2), (1, 32, args.single)]
+    runs = [(1000, 4, args.events), (100, 16, args.events // 2)]
+    if not shutil.which("wrk"):
+        runs.append((1, 32, args.single))
     with running_server() as server:
         seed = 2
+        if shutil.which("wrk"):
+            rate, latency = wrk_single_events(server.url, server.key, seconds=10, connections=32)
+            print(
+                f"HTTP API, single events (wrk, 32 connections): {rate:>8,.0f} requests/s; latency {latency}"
+            )
         for batch, concurrency, count in runs:
             seed += 1
             sample = demo_events(count, seed=seed)

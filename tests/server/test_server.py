@@ -4,6 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from tokenoptimizer.server.app import create_app
+from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.settings import Settings
 from tokenoptimizer.server.ui import mount_ui
 
@@ -65,3 +66,19 @@ def test_secret_key_is_generated_once(tmp_path: Path) -> None:
     second = Settings(data_dir=tmp_path).resolved_secret_key
     assert first == second and len(first) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_many_concurrent_requests_do_not_exhaust_connections(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    """More concurrent DB-backed requests than request threads must not deadlock the pool."""
+    import asyncio
+
+    from tests.conftest import make_tenant
+
+    tenant = make_tenant(context, "Busy")
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(client.get("/api/v1/projects", headers=tenant.headers()) for _ in range(120))),
+        timeout=60,
+    )
+    assert {r.status_code for r in responses} == {200}

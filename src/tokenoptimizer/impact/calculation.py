@@ -15,6 +15,7 @@ invented. `ecologits` is a server-extra dependency and is imported lazily.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,12 @@ def _bounds(value: Any) -> tuple[float, float]:
 def _metrics(
     provider: str, model: str, tokens: int, latency: float, zone: str | None
 ) -> tuple[float, ...] | None:
+    from ecologits.log import logger as ecologits_logger
     from ecologits.tracers.utils import llm_impacts
+
+    # ecologits warns of "lower precision" the first time it sees each model; on a server that is
+    # only console noise (the method and its limits are in docs/pricing.md).
+    ecologits_logger.setLevel(logging.ERROR)
 
     out = llm_impacts(provider, model, tokens, latency, zone)
     if out.has_errors or out.energy is None or out.gwp is None or out.wcf is None:

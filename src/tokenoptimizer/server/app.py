@@ -18,6 +18,7 @@ from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.health import router as health_router
 from tokenoptimizer.server.settings import Settings
 from tokenoptimizer.server.ui import mount_ui
+from tokenoptimizer.usage.fast_path import IngestFastPath
 from tokenoptimizer.usage.routes import router as events_router
 from tokenoptimizer.usage.schemas import EventBatchIn
 
@@ -51,6 +52,7 @@ def create_app(
     app.state.context = context
     for router in (health_router, auth_router, accounts_router, events_router, pricing_router):
         app.include_router(router)
+    app.add_middleware(IngestFastPath, context=context)
     _document_ingest_body(app)
     if serve_ui:
         mount_ui(app)

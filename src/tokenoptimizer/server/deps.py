@@ -6,7 +6,7 @@ person (session cookie). Every route gets a `Caller` whose `org_id` scopes every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -69,17 +69,19 @@ class Caller:
         return "admin" in self.scopes
 
 
-def _bearer_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key of a request (`Authorization: Bearer tko_…` or `x-api-key`), if any."""
+    header = headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         token = header[7:].strip()
         if token.startswith(API_KEY_PREFIX):
             return token
-    api_key = request.headers.get("x-api-key")
+    api_key = headers.get("x-api-key")
     return api_key.strip() if api_key else None
 
 
-def _caller_from_key(context: AppContext, secret: str) -> Caller:
+def caller_from_key(context: AppContext, secret: str) -> Caller:
+    """The caller of a valid key (cached for a few seconds), or 401."""
     identity = context.key_cache.get(secret)
     if identity is None:
         with context.db.session() as session:
@@ -108,9 +110,9 @@ def _caller_from_cookie(context: AppContext, token: str) -> Caller | None:
 
 def authenticate(request: Request, context: AppContext) -> Caller:
     """The caller of this request, or 401."""
-    secret = _bearer_key(request)
+    secret = key_from_headers(request.headers)
     if secret is not None:
-        return _caller_from_key(context, secret)
+        return caller_from_key(context, secret)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         caller = _caller_from_cookie(context, token)

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from tokenoptimizer.accounts.models import Project
-from tokenoptimizer.server.deps import ContextDep, IngestCaller, ReadCaller, SessionDep
+from tokenoptimizer.server.context import AppContext
+from tokenoptimizer.server.deps import Caller, ContextDep, IngestCaller, ReadCaller, SessionDep
 from tokenoptimizer.usage.pipeline import Attribution, IngestError
 from tokenoptimizer.usage.queries import CursorError, EventFilter, get_event, list_events
 from tokenoptimizer.usage.schemas import EventBatchIn, EventIn, EventPage, EventPublic, IngestResult
@@ -111,9 +112,20 @@ async def ingest_events(request: Request, caller: IngestCaller, context: Context
     key. Re-sending an `event_id` never double-counts: it is reported under `duplicates`.
     If any event is invalid, none is stored and each problem is named by index and field.
     """
+    return await accept_events(context, caller, await request.body())
+
+
+async def accept_events(context: AppContext, caller: Caller, raw: bytes) -> IngestResult:
+    """Decode, price and store a request body of events for an authenticated caller.
+
+    Raises `HTTPException` or `RequestValidationError`; shared by the route above and the
+    ingest fast path (`usage.fast_path`), which serves the same URL without FastAPI's overhead.
+    """
+    if "ingest" not in caller.scopes:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this credential lacks the 'ingest' scope")
     if caller.api_key_id is None or caller.key_project_id is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "send events with a project API key (ingest scope)")
-    events = _parse_events(await request.body(), context.settings.ingest_max_batch)
+    events = _parse_events(raw, context.settings.ingest_max_batch)
     attribution = Attribution(
         org_id=caller.org_id, project_id=caller.key_project_id, api_key_id=caller.api_key_id
     )

@@ -32,6 +32,7 @@ from tokenoptimizer.usage.stores.seen_ids import SeenIds
 log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 200_000
+GROUP_LINGER_SECONDS = 0.002
 IDLE_CHECKPOINT_SECONDS = 30.0
 
 _DUCKDB_TYPES = {
@@ -158,9 +159,12 @@ class DuckDBEventStore:
             group = [first]
             rows = first.batch.num_rows
             deferred: _Job | None = None
+            # Linger briefly for more requests: each commit has a fixed cost of milliseconds, so
+            # waiting GROUP_LINGER_SECONDS lets concurrent small requests share one commit.
+            deadline = time.monotonic() + GROUP_LINGER_SECONDS
             while rows < MAX_GROUP_ROWS:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
