@@ -171,6 +171,7 @@ async def test_models_list_and_estimate(client: httpx.AsyncClient, tenant: Tenan
     mini = next(m for m in models if m["model"] == "gpt-4o-mini")
     assert mini["input_per_mtok"] == pytest.approx(GPT4O_MINI[0])
     assert mini["output_per_mtok"] == pytest.approx(GPT4O_MINI[1])
+    assert mini["cached_input_per_mtok"] == pytest.approx(0.075)
 
     response = await client.post(
         "/api/v1/estimate",
@@ -187,3 +188,24 @@ async def test_models_list_and_estimate(client: httpx.AsyncClient, tenant: Tenan
         "/api/v1/estimate", json={"model": "gpt-4o", "prompt": "x", "messages": []}, headers=tenant.headers()
     )
     assert both.status_code == 422
+
+
+async def test_events_show_cost_in_the_display_currency_with_the_rate(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = event(ts="2025-03-14T12:00:00Z")
+    await client.post("/api/v1/events", json=body, headers=tenant.headers())
+    usd = await stored(client, tenant, body["event_id"])
+    assert usd["currency"] == "USD" and usd["fx_rate"] == 1.0 and usd["cost"] == usd["cost_usd"]
+
+    await login(client, tenant)
+    await client.patch("/api/v1/organization", json={"currency": "EUR"})
+    eur = await stored(client, tenant, body["event_id"])
+    # ECB reference rate of 2025-03-14: 1 EUR = 1.0889 USD.
+    assert eur["currency"] == "EUR"
+    assert eur["fx_rate"] == pytest.approx(1 / 1.0889, rel=1e-4)
+    assert eur["cost"] == pytest.approx(eur["cost_usd"] / 1.0889, rel=1e-4)
+
+    await client.patch("/api/v1/organization", json={"fixed_fx_rate": 0.5})
+    fixed = await stored(client, tenant, body["event_id"])
+    assert fixed["fx_rate"] == 0.5 and fixed["cost"] == pytest.approx(fixed["cost_usd"] * 0.5)

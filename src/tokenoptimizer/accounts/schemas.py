@@ -61,7 +61,7 @@ class OrganizationUpdate(BaseModel):
     markup_percent: Annotated[float, Field(ge=-100, le=1000)] | None = None
     fee_percents: list[Annotated[float, Field(ge=0, le=100)]] | None = None
     fixed_fx_rate: Annotated[float, Field(gt=0)] | None = Field(
-        default=None, description="Units of the display currency per USD; 0 or null to use ECB rates."
+        default=None, description="Units of the display currency per USD; null to use ECB rates."
     )
     electricity_zone: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     m2_per_kg_co2e: Annotated[float, Field(ge=0)] | None = None

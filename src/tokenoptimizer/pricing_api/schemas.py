@@ -107,10 +107,12 @@ class ModelPricePublic(BaseModel):
     model: str
     name: str | None = None
     input_per_mtok: float | None = None
-    cache_read_per_mtok: float | None = None
+    cached_input_per_mtok: float | None = None
     cache_write_per_mtok: float | None = None
     output_per_mtok: float | None = None
     context_window: int | None = None
+    tiered: bool = Field(default=False, description="Prices shown are the base tier of a tiered price.")
+    deprecated: bool = False
 
 
 class UnpricedModel(BaseModel):

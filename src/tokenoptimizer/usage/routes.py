@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from tokenoptimizer.accounts.models import Project
+from tokenoptimizer.accounts.models import Organization, Project
+from tokenoptimizer.pricing import convert_currency
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.deps import Caller, ContextDep, IngestCaller, ReadCaller, SessionDep
 from tokenoptimizer.usage.pipeline import Attribution, IngestError
@@ -222,15 +223,38 @@ def read_events(
         raise RequestValidationError(
             [{"loc": ["query", "cursor"], "msg": str(exc), "type": "value_error"}]
         ) from exc
+    _add_display_cost(session, caller.org_id, items)
     return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get(
     "/{event_id}", response_model=EventPublic, responses={404: {"description": "No such event here."}}
 )
-def read_event(event_id: uuid.UUID, caller: ReadCaller, context: ContextDep) -> dict[str, Any]:
+def read_event(
+    event_id: uuid.UUID, caller: ReadCaller, context: ContextDep, session: SessionDep
+) -> dict[str, Any]:
     """One event of the caller's organisation (404 for any other organisation's event)."""
     row = get_event(context.store, caller.org_id, event_id, caller.project_restriction)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such event")
+    _add_display_cost(session, caller.org_id, [row])
     return row
+
+
+def _add_display_cost(session: SessionDep, org_id: str, rows: list[dict[str, Any]]) -> None:
+    """Add `cost` and `billed_cost` in the org's display currency, with the rate used (per event day)."""
+    org = session.get(Organization, org_id)
+    currency = org.currency if org else "USD"
+    fixed = org.fixed_fx_rate if org else None
+    rates: dict[date, float] = {}
+    for row in rows:
+        day = row["ts"].date()
+        if day not in rates:
+            rates[day] = convert_currency(1.0, currency, day, fixed_rate=fixed)[1]
+        rate = rates[day]
+        row.update(
+            currency=currency,
+            fx_rate=rate,
+            cost=row["cost_usd"] * rate,
+            billed_cost=row["billed_cost_usd"] * rate,
+        )

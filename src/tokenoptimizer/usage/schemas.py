@@ -139,6 +139,12 @@ class EventPublic(BaseModel):
     cost_output_usd: float
     cost_reasoning_usd: float
     billed_cost_usd: float
+    currency: str = Field(description="The organisation's display currency.")
+    fx_rate: float = Field(
+        description="Units of `currency` per USD used for `cost` (ECB rate of the day or fixed)."
+    )
+    cost: float = Field(description="cost_usd in the display currency.")
+    billed_cost: float = Field(description="billed_cost_usd in the display currency.")
     reported_cost_usd: float | None
     price_source: str
     energy_kwh: float | None
