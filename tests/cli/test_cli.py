@@ -93,3 +93,18 @@ def test_demo_seeds_priced_events_through_the_pipeline(runner: CliRunner, tmp_pa
     store.close()
     count, cost, projects, source = rows[0]
     assert count == 3000 and cost > 0 and projects == 3 and source == "demo"
+
+
+async def test_demo_login_works(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["demo", "--events", "200", "--days", "2"])
+    email, password = result.output.strip().splitlines()[-1].split("Demo login: ")[1].split(" / ")
+    application = create_app(Settings(data_dir=tmp_path), serve_ui=False)
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+            assert response.status_code == 200, response.text
+            page = (await http.get("/api/v1/events", params={"limit": 1000})).json()
+            assert len(page["items"]) == 200
+    finally:
+        application.state.context.close()

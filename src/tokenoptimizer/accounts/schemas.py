@@ -28,7 +28,8 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr
+    # Not EmailStr: whatever address an account was created with (e.g. `demo@….local`) must log in.
+    email: Annotated[str, Field(min_length=3, max_length=320)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
