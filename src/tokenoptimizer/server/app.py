@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from tokenoptimizer._version import __version__
 from tokenoptimizer.accounts.routes import auth_router
 from tokenoptimizer.accounts.routes import router as accounts_router
+from tokenoptimizer.analytics.routes import router as analytics_api
 from tokenoptimizer.db import migrate
 from tokenoptimizer.pricing_api.routes import router as pricing_router
 from tokenoptimizer.server.context import AppContext
@@ -50,7 +51,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
-    for router in (health_router, auth_router, accounts_router, events_router, pricing_router):
+    for router in (health_router, auth_router, accounts_router, events_router, pricing_router, analytics_api):
         app.include_router(router)
     app.add_middleware(IngestFastPath, context=context)
     _document_ingest_body(app)

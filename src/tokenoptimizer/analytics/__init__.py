@@ -1,0 +1,1 @@
+"""Analytics: every question about spend, from the event store (routes, service, queries)."""
