@@ -36,6 +36,7 @@ from tokenoptimizer.db import migrate
 from tokenoptimizer.db.base import Database
 from tokenoptimizer.usage.demo import DEMO_PROJECTS, generate_demo_events
 from tokenoptimizer.usage.pipeline import Attribution, IngestPipeline, OrgPricing
+from tokenoptimizer.usage.stores import events_table
 from tokenoptimizer.usage.stores.duckdb import DuckDBEventStore
 from tokenoptimizer.usage.wire import to_wire
 
@@ -76,7 +77,9 @@ def load(events: int, seed: int = 0) -> tuple[Path, dict[str, Any]]:
             project = raw.pop("project")
             by_project.setdefault(project, []).append(to_wire(raw))
         tables = [
-            pipeline.prepare(batch, Attribution(org_id=org_id, project_id=projects[name]), source="bench")
+            events_table(
+                pipeline.prepare(batch, Attribution(org_id=org_id, project_id=projects[name]), source="bench")
+            )
             for name, batch in by_project.items()
         ]
         store.append(pa.concat_tables(tables).sort_by("ts"))  # one chunk, in time order

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import running_server  # noqa: E402
 from tokenoptimizer.usage.demo import generate_demo_events
 from tokenoptimizer.usage.pipeline import Attribution, IngestPipeline, OrgPricing
-from tokenoptimizer.usage.stores import open_event_store
+from tokenoptimizer.usage.stores import events_table, open_event_store
 from tokenoptimizer.usage.wire import to_wire
 
 
@@ -106,7 +106,7 @@ def raw_duckdb_rate(events: list[dict[str, Any]], batch: int) -> tuple[float, fl
         models = [to_wire(e) for e in events]
         start = time.perf_counter()
         tables = [
-            pipeline.prepare(models[i : i + batch], attribution, source="bench")
+            events_table(pipeline.prepare(models[i : i + batch], attribution, source="bench"))
             for i in range(0, len(models), batch)
         ]
         prepare_s = time.perf_counter() - start

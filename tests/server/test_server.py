@@ -3,7 +3,6 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from tokenoptimizer.server.app import create_app
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.settings import Settings
 from tokenoptimizer.server.ui import mount_ui
@@ -31,14 +30,13 @@ async def test_openapi_documents_the_ingest_body(client: httpx.AsyncClient) -> N
     assert "input_tokens" in schema["components"]["schemas"]["EventIn"]["properties"]
 
 
-async def test_ui_not_built_page_and_client_route_fallback(tmp_path: Path, settings: Settings) -> None:
-    app = create_app(settings, serve_ui=True)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+async def test_ui_not_built_page_and_client_route_fallback(tmp_path: Path) -> None:
+    bare = FastAPI()
+    mount_ui(bare, tmp_path / "not-built")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://test") as http:
         page = await http.get("/some/client/route")
         assert page.status_code == 200 and "make ui" in page.text
         assert (await http.get("/api/nope")).status_code == 404
-    app.state.context.close()
 
     static = tmp_path / "static"
     (static / "assets").mkdir(parents=True)

@@ -82,8 +82,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    # More connections than request threads (40), for the same reason as above.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=60)
+    # Up to 80 connections (PostgreSQL allows 100 by default); see server.app for the thread pool.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=60)
 
 
 class Database:

@@ -6,10 +6,11 @@ person (session cookie). Every route gets a `Caller` whose `org_id` scopes every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
@@ -22,22 +23,52 @@ SESSION_COOKIE = "tko_session"
 _ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
 
 
-def get_context(request: Request) -> AppContext:
-    """The server's long-lived parts."""
+REQUEST_THREADS = 160
+
+
+async def get_context(request: Request) -> AppContext:
+    """The server's long-lived parts (async: a sync dependency would cost a thread hop)."""
+    _widen_thread_pool()
     context: AppContext = request.app.state.context
     return context
+
+
+def _widen_thread_pool() -> None:
+    """Give sync routes more threads than the database pool has connections.
+
+    FastAPI runs a sync route in one pool thread and serialises its answer in another, while the
+    route's session still holds its connection. With fewer threads (anyio's default: 40) than
+    connections, every thread can end up waiting for a connection whose request waits for a
+    thread: a deadlock (tested with 120 concurrent requests on PostgreSQL). The limiter belongs to
+    the running event loop, hence the check here; a waiting thread costs only memory.
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if limiter.total_tokens < REQUEST_THREADS:
+        limiter.total_tokens = REQUEST_THREADS
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    """A metadata DB session committed at the end of the request."""
-    with context.db.session() as session:
+async def get_session(context: ContextDep) -> AsyncIterator[Session]:
+    """A metadata DB session committed at the end of the request.
+
+    Async on purpose: the session is opened and closed on the event loop, not in the request
+    thread pool. Closing in the pool needs a free thread, and under load every thread can be
+    waiting for a pooled connection that only a close would return: a deadlock (tested).
+    """
+    session = context.db.sessionmaker()
+    try:
         yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)

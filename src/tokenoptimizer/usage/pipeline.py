@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
 from tokenoptimizer.impact import compute_impact
 from tokenoptimizer.pricing import (
     NormalisedUsage,
@@ -29,8 +27,7 @@ from tokenoptimizer.pricing import (
     normalise_usage,
 )
 from tokenoptimizer.usage.schemas import IngestResult
-from tokenoptimizer.usage.stores import events_table
-from tokenoptimizer.usage.stores.base import EventStore
+from tokenoptimizer.usage.stores.base import EventColumns, EventStore
 from tokenoptimizer.usage.wire import WireEvent
 
 Loc = tuple[str | int, ...]
@@ -154,8 +151,8 @@ class IngestPipeline:
         *,
         source: str,
         loc: Loc = ("body", "events"),
-    ) -> pa.Table:
-        """Normalise and price events into a stored-row batch; raise `IngestError` naming bad events."""
+    ) -> EventColumns:
+        """Normalise and price events into stored-row columns; raise `IngestError` naming bad events."""
         pricing = self.org_pricing(attribution.org_id)
         now = datetime.now(UTC)
         columns: dict[str, list[Any]] = {name: [] for name in _COMPUTED}
@@ -231,7 +228,7 @@ class IngestPipeline:
         columns["api_key_id"] = [attribution.api_key_id] * count
         columns["source"] = [source] * count
         columns["ingested_at"] = [now] * count
-        return events_table(columns)
+        return columns
 
     async def ingest(
         self, events: Sequence[WireEvent], attribution: Attribution, *, source: str

@@ -26,7 +26,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from tokenoptimizer.usage.stores.base import EVENT_COLUMNS, AppendResult, EventStoreError
+from tokenoptimizer.usage.stores.base import (
+    EVENT_COLUMNS,
+    AppendResult,
+    EventBatch,
+    EventStoreError,
+    batch_rows,
+    combine_batches,
+)
 from tokenoptimizer.usage.stores.seen_ids import SeenIds
 
 log = logging.getLogger(__name__)
@@ -81,7 +88,7 @@ def duckdb_path(url: str) -> str:
 class _Pending:
     __slots__ = ("batch", "future")
 
-    def __init__(self, batch: pa.Table) -> None:
+    def __init__(self, batch: EventBatch) -> None:
         self.batch = batch
         self.future: Future[AppendResult] = Future()
 
@@ -126,19 +133,19 @@ class DuckDBEventStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def append(self, batch: pa.Table) -> AppendResult:
+    def append(self, batch: EventBatch) -> AppendResult:
         """Store a batch and return once it is committed."""
         return self._submit(batch).result()
 
-    async def append_async(self, batch: pa.Table) -> AppendResult:
+    async def append_async(self, batch: EventBatch) -> AppendResult:
         """Store a batch; the caller's event loop keeps running while the writer commits."""
         return await asyncio.wrap_future(self._submit(batch))
 
-    def _submit(self, batch: pa.Table) -> Future[AppendResult]:
+    def _submit(self, batch: EventBatch) -> Future[AppendResult]:
         if self._closed:
             raise EventStoreError("the event store is closed")
         pending = _Pending(batch)
-        if batch.num_rows == 0:
+        if batch_rows(batch) == 0:
             pending.future.set_result(AppendResult(0, 0))
         else:
             self._queue.put(pending)
@@ -157,7 +164,7 @@ class DuckDBEventStore:
                 self._run_job(first)
                 continue
             group = [first]
-            rows = first.batch.num_rows
+            rows = batch_rows(first.batch)
             deferred: _Job | None = None
             # Linger briefly for more requests: each commit has a fixed cost of milliseconds, so
             # waiting GROUP_LINGER_SECONDS lets concurrent small requests share one commit.
@@ -174,7 +181,7 @@ class DuckDBEventStore:
                     deferred = item  # runs right after this group, keeping arrival order
                     break
                 group.append(item)
-                rows += item.batch.num_rows
+                rows += batch_rows(item.batch)
             try:
                 results = self._write_group([p.batch for p in group])
             except Exception as exc:  # every waiting request learns of the failure
@@ -228,9 +235,9 @@ class DuckDBEventStore:
         self._queue.put(job)
         return job.future.result()
 
-    def _write_group(self, batches: list[pa.Table]) -> list[AppendResult]:
+    def _write_group(self, batches: list[EventBatch]) -> list[AppendResult]:
         """Append several requests' batches in one transaction; report each request's counts."""
-        combined = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
+        combined = combine_batches(batches)
         con = self._con
         con.register("incoming", combined)
         try:
@@ -262,9 +269,10 @@ class DuckDBEventStore:
         results = []
         offset = 0
         for batch in batches:
-            stored = int(keep[offset : offset + batch.num_rows].sum())
-            results.append(AppendResult(accepted=stored, duplicates=batch.num_rows - stored))
-            offset += batch.num_rows
+            count = batch_rows(batch)
+            stored = int(keep[offset : offset + count].sum())
+            results.append(AppendResult(accepted=stored, duplicates=count - stored))
+            offset += count
         return results
 
     def _new_rows(self, combined: pa.Table, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
