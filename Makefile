@@ -25,7 +25,7 @@ system-deps: ## Install the Debian packages the tests need (PostgreSQL, Redis)
 	@./scripts/system-deps.sh
 
 .PHONY: run
-run: setup ## Migrate, seed the demo organisation on first start, serve on http://127.0.0.1:8000
+run: setup ui ## Build the UI, migrate, seed the demo organisation on first start, serve on http://127.0.0.1:8000
 	$(BIN)/tokenoptimizer serve --demo
 
 .PHONY: lint
@@ -36,7 +36,7 @@ lint: setup ## ruff, mypy (strict) and the import-linter contracts
 	$(BIN)/lint-imports
 
 .PHONY: test
-test: setup system-deps lint ## Everything CI runs: lint, then the whole test suite against real servers
+test: setup system-deps lint ui-test ## Everything CI runs: lint, UI unit tests, the whole suite against real servers
 	$(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: bench
@@ -44,6 +44,26 @@ bench: setup ## Run the benchmarks (see bench/README.md; installs wrk, the load 
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk) || sudo apt-get install -y -q wrk
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/estimate.py
+
+UI_STAMP := src/tokenoptimizer/server/static/index.html
+UI_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts
+NODE_MODULES := frontend/node_modules/.package-lock.json
+
+$(NODE_MODULES): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+$(UI_STAMP): $(NODE_MODULES) $(UI_SOURCES)
+	cd frontend && npm run build
+
+.PHONY: ui
+ui: ## Build the web dashboard into src/tokenoptimizer/server/static/ (needs Node.js 20.19+ and npm)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(UI_STAMP); \
+	else echo "npm not found: the server will run without the dashboard (install Node.js 20 to build it)"; fi
+
+.PHONY: ui-test
+ui-test: $(NODE_MODULES) ## Type-check the dashboard and run its unit tests (vitest)
+	cd frontend && npm run typecheck && npm test
 
 .PHONY: format
 format: setup ## Format and auto-fix the code

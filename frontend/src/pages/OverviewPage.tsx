@@ -1,0 +1,87 @@
+/** The overview: headline figures, the trend by model, and where the money goes. */
+import { api } from "../api/client";
+import { useAnalytics } from "../api/queries";
+import { FilterBar } from "../components/FilterBar";
+import { EmptyState } from "../components/States";
+import { useSession } from "../lib/session";
+import { useViewState } from "../lib/useViewState";
+import { intervalFor, RANGE_LABELS, resolveRange, toApiParams } from "../lib/urlState";
+import { CostBars, ModelDonut } from "./overview/BreakdownPanels";
+import { SummaryCards } from "./overview/SummaryCards";
+import { isTrendMetric, TrendChart, type TrendMetric } from "./overview/TrendChart";
+import { UnpricedBanner } from "./overview/UnpricedBanner";
+
+function withParams(base: URLSearchParams, extra: Record<string, string>): URLSearchParams {
+  const params = new URLSearchParams(base);
+  for (const [key, value] of Object.entries(extra)) params.set(key, value);
+  return params;
+}
+
+function useBreakdown(base: URLSearchParams, by: string, limit: number) {
+  return useAnalytics("breakdown", withParams(base, { by, sort: "cost", limit: String(limit) }), api.breakdown);
+}
+
+export default function OverviewPage() {
+  const { state, today, params, setExtra } = useViewState();
+  const { organization } = useSession();
+  const metricParam = params.get("metric");
+  const metric: TrendMetric = isTrendMetric(metricParam) ? metricParam : "cost";
+  const range = resolveRange(state, today);
+  const base = toApiParams(state, today);
+
+  const summary = useAnalytics("summary", withParams(base, { compare: "previous_period" }), api.summary);
+  const trend = useAnalytics(
+    "timeseries",
+    withParams(base, { metric, interval: intervalFor(range), group_by: "model", top: "8" }),
+    api.timeseries,
+  );
+  const byModel = useBreakdown(base, "model", 8);
+  const byProvider = useBreakdown(base, "provider", 10);
+  const byFeature = useBreakdown(base, "feature", 10);
+  const byProject = useBreakdown(base, "project", 10);
+
+  const empty = summary.data && summary.data.requests === 0;
+  const rangeText = state.range === "custom" ? `${range.from} – ${range.to}` : RANGE_LABELS[state.range];
+
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-end justify-between gap-2">
+        <div>
+          <h1 className="text-xl font-semibold">Overview</h1>
+          <p className="text-sm text-slate-500 dark:text-slate-400">
+            {rangeText}
+            {state.project ? ` · ${state.project}` : " · all projects"} · {organization.timezone} · {summary.data?.currency ?? organization.currency}
+          </p>
+        </div>
+        <FilterBar />
+      </div>
+      <UnpricedBanner />
+      <SummaryCards summary={summary.data} isPending={summary.isPending} error={summary.error} onRetry={() => summary.refetch()} />
+      {empty ? (
+        <div className="panel">
+          <EmptyState title="No LLM calls in this period">
+            Pick a longer range or clear the filters. To send usage, wrap your client with the SDK or point it at the gateway (see the docs).
+          </EmptyState>
+        </div>
+      ) : (
+        <>
+          <TrendChart
+            data={trend.data}
+            metric={metric}
+            onMetric={(next) => setExtra({ metric: next === "cost" ? undefined : next })}
+            isPending={trend.isPending}
+            isFetching={trend.isFetching}
+            error={trend.error}
+            onRetry={() => trend.refetch()}
+          />
+          <div className="grid gap-4 lg:grid-cols-2">
+            <ModelDonut query={byModel} />
+            <CostBars title="Cost by provider" query={byProvider} />
+            <CostBars title="Cost by feature" query={byFeature} />
+            <CostBars title="Cost by project" query={byProject} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
