@@ -159,6 +159,11 @@ async def test_organization_settings_validation(client: httpx.AsyncClient, tenan
     await login(client, tenant)
     assert (await client.patch("/api/v1/organization", json={"timezone": "Mars/Olympus"})).status_code == 422
     assert (await client.patch("/api/v1/organization", json={"currency": "XYZ"})).status_code == 422
+    bad_zone = await client.patch("/api/v1/organization", json={"electricity_zone": "XXX"})
+    assert bad_zone.status_code == 422 and bad_zone.json()["detail"][0]["loc"] == ["body", "electricity_zone"]
+    assert (await client.patch("/api/v1/organization", json={"electricity_zone": "fra"})).json()[
+        "electricity_zone"
+    ] == "FRA"
     ok = await client.patch("/api/v1/organization", json={"timezone": "Europe/Berlin", "currency": "eur"})
     assert ok.status_code == 200
     assert (ok.json()["timezone"], ok.json()["currency"]) == ("Europe/Berlin", "EUR")

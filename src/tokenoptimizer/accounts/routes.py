@@ -22,6 +22,7 @@ from tokenoptimizer.accounts.schemas import (
     SignupIn,
     UserPublic,
 )
+from tokenoptimizer.impact import electricity_zones
 from tokenoptimizer.pricing import convert_currency
 from tokenoptimizer.server.deps import (
     SESSION_COOKIE,
@@ -131,6 +132,17 @@ def update_organization(
             raise RequestValidationError(
                 [{"loc": ["body", "currency"], "msg": str(exc), "type": "value_error"}]
             ) from exc
+    zone = changes.get("electricity_zone")
+    if zone is not None and zone not in electricity_zones():
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["body", "electricity_zone"],
+                    "msg": f"unknown electricity zone {zone!r}: use an ISO 3166-1 alpha-3 code (e.g. FRA)",
+                    "type": "value_error",
+                }
+            ]
+        )
     for name, value in changes.items():
         if value is None and name in {"name", "timezone", "currency", "markup_percent", "m2_per_kg_co2e"}:
             continue
