@@ -5,6 +5,7 @@ Database tests run twice, on SQLite and on a real PostgreSQL server started by t
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,20 @@ from tokenoptimizer.accounts.models import Role
 from tokenoptimizer.server.app import create_app
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.settings import Settings
+
+
+def _refuse_network(*args: object, **kwargs: object) -> None:
+    raise AssertionError("network access attempted")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if anything opens a connection or resolves a name (no network at run time)."""
+    monkeypatch.setattr(socket.socket, "connect", _refuse_network)
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse_network)
+    monkeypatch.setattr(socket, "getaddrinfo", _refuse_network)
+    monkeypatch.setattr(socket, "create_connection", _refuse_network)
+    yield
 
 
 @pytest.fixture(scope="session")
