@@ -195,7 +195,7 @@ def resolve_scope(
 
 def run(store: EventStore, query: AggregateQuery) -> list[dict[str, Any]]:
     """Compile a query for the store's dialect and return its rows as dicts."""
-    compiled = compile_query(query, getattr(store, "sql_dialect", "duckdb"))
+    compiled = compile_query(query, store.sql_dialect)
     rows: list[dict[str, Any]] = store.fetch_arrow(compiled.sql, compiled.params).to_pylist()
     return rows
 

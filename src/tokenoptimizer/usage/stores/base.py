@@ -126,6 +126,9 @@ class EventStoreError(RuntimeError):
 class EventStore(Protocol):
     """Append-only storage of usage events, idempotent by event id."""
 
+    sql_dialect: str
+    """The SQLGlot dialect its `fetch` queries are written in (`duckdb`, `clickhouse`)."""
+
     def append(self, batch: EventBatch) -> AppendResult:
         """Store a batch durably and return once it is stored; rows whose event_id exists are skipped."""
         ...

@@ -106,6 +106,8 @@ class _Job:
 class DuckDBEventStore:
     """Events in a DuckDB file, appended by a single group-committing writer thread."""
 
+    sql_dialect = "duckdb"
+
     def __init__(self, url: str) -> None:
         path = duckdb_path(url)
         if path != ":memory:":
