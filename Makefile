@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv and install the package with server and dev extras
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the tests need (PostgreSQL, Redis)
+system-deps: ## Install the Debian packages the tests need (PostgreSQL, Redis, Chromium)
 	@./scripts/system-deps.sh
 
 .PHONY: run
@@ -36,7 +36,7 @@ lint: setup ## ruff, mypy (strict) and the import-linter contracts
 	$(BIN)/lint-imports
 
 .PHONY: test
-test: setup system-deps lint ui-test ## Everything CI runs: lint, UI unit tests, the whole suite against real servers
+test: setup system-deps lint ui-test ui ## Everything CI runs: lint, UI unit tests, the whole suite (with the browser tests of the built UI) against real servers
 	$(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: bench

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs (real PostgreSQL and Redis servers), when missing.
+# Install the Debian packages the test suite needs (real PostgreSQL and Redis servers, and Chromium
+# for the browser tests of the dashboard, tests/e2e/), when missing.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
