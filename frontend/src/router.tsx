@@ -7,6 +7,8 @@ import { RequireSession } from "./components/RequireSession";
 const LoginPage = lazy(() => import("./pages/LoginPage"));
 const OverviewPage = lazy(() => import("./pages/OverviewPage"));
 const LogsPage = lazy(() => import("./pages/LogsPage"));
+const PerformancePage = lazy(() => import("./pages/PerformancePage"));
+const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export const router = createBrowserRouter([
@@ -26,6 +28,8 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: <OverviewPage /> },
           { path: "logs", element: <LogsPage /> },
+          { path: "performance", element: <PerformancePage /> },
+          { path: "settings", element: <SettingsPage /> },
           { path: "*", element: <NotFoundPage /> },
         ],
       },

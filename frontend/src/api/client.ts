@@ -50,7 +50,81 @@ export interface ProjectPublic {
   created_at: string;
 }
 
+export interface OrganizationUpdate {
+  name?: string;
+  timezone?: string;
+  currency?: string;
+  markup_percent?: number;
+  fee_percents?: number[];
+  fixed_fx_rate?: number | null;
+}
+
+export type Scope = "ingest" | "read" | "admin";
+
+export interface ApiKeyPublic {
+  id: string;
+  name: string;
+  prefix: string;
+  project_id: string;
+  project: string;
+  scopes: string[];
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApiKeyCreate {
+  project: string;
+  name?: string;
+  scopes: Scope[];
+}
+
+/** A new key: the only answer that carries the secret. */
+export interface ApiKeyCreated extends ApiKeyPublic {
+  key: string;
+}
+
 // ---- pricing --------------------------------------------------------------------------------
+
+export type OverrideKind = "custom_model" | "discount";
+
+export interface PriceOverrideIn {
+  kind: OverrideKind;
+  model_pattern: string;
+  provider?: string | null;
+  input_per_mtok?: number | null;
+  cache_read_per_mtok?: number | null;
+  cache_write_per_mtok?: number | null;
+  output_per_mtok?: number | null;
+  reasoning_per_mtok?: number | null;
+  discount_percent?: number | null;
+  effective_from?: string | null;
+  effective_to?: string | null;
+  note?: string;
+}
+
+export interface PriceOverridePublic extends PriceOverrideIn {
+  id: string;
+  provider: string | null;
+  note: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RepriceIn {
+  from: string;
+  to: string;
+  model?: string | null;
+}
+
+export interface RepriceResult {
+  events: number;
+  changed: number;
+  cost_before_usd: number;
+  cost_after_usd: number;
+  delta_usd: number;
+}
+
 
 export interface UnpricedModel {
   provider: string;
@@ -219,6 +293,33 @@ export interface Breakdown extends Money {
   rows: BreakdownRow[];
 }
 
+export interface PerformanceRow {
+  key: string | null;
+  label?: string | null;
+  requests: number;
+  errors: number;
+  success_rate: number | null;
+  latency_p50_ms: number | null;
+  latency_p90_ms: number | null;
+  latency_p95_ms: number | null;
+  latency_p99_ms: number | null;
+  ttft_p50_ms: number | null;
+  ttft_p95_ms: number | null;
+  error_types: Record<string, number>;
+}
+
+export interface ErrorCount {
+  error_type: string | null;
+  count: number;
+}
+
+export interface Performance {
+  by: string;
+  period: Period;
+  rows: PerformanceRow[];
+  error_types: ErrorCount[];
+}
+
 // ---- transport ------------------------------------------------------------------------------
 
 /** One entry of FastAPI's 422 `detail` list. */
@@ -313,6 +414,17 @@ export const api = {
   logout: () => request<void>("POST", `${V1}/auth/logout`),
   me: (signal?: AbortSignal) => request<MePublic>("GET", `${V1}/me`, { signal }),
   projects: (signal?: AbortSignal) => request<ProjectPublic[]>("GET", `${V1}/projects`, { signal }),
+  organization: (signal?: AbortSignal) => request<OrganizationPublic>("GET", `${V1}/organization`, { signal }),
+  updateOrganization: (body: OrganizationUpdate) => request<OrganizationPublic>("PATCH", `${V1}/organization`, { body }),
+  apiKeys: (signal?: AbortSignal) => request<ApiKeyPublic[]>("GET", `${V1}/api-keys`, { signal }),
+  createApiKey: (body: ApiKeyCreate) => request<ApiKeyCreated>("POST", `${V1}/api-keys`, { body }),
+  revokeApiKey: (id: string) => request<ApiKeyPublic>("DELETE", `${V1}/api-keys/${encodeURIComponent(id)}`),
+  priceOverrides: (signal?: AbortSignal) => request<PriceOverridePublic[]>("GET", `${V1}/price-overrides`, { signal }),
+  createPriceOverride: (body: PriceOverrideIn) => request<PriceOverridePublic>("POST", `${V1}/price-overrides`, { body }),
+  deletePriceOverride: (id: string) => request<void>("DELETE", `${V1}/price-overrides/${encodeURIComponent(id)}`),
+  reprice: (body: RepriceIn) => request<RepriceResult>("POST", `${V1}/reprice`, { body }),
+  performance: (query: URLSearchParams, signal?: AbortSignal) =>
+    request<Performance>("GET", `${V1}/usage/performance`, { query, signal }),
   unpricedModels: (signal?: AbortSignal) => request<UnpricedModel[]>("GET", `${V1}/models/unpriced`, { signal }),
   events: (query: URLSearchParams, signal?: AbortSignal) => request<EventPage>("GET", `${V1}/events`, { query, signal }),
   summary: (query: URLSearchParams, signal?: AbortSignal) =>

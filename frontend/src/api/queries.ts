@@ -6,6 +6,8 @@ export const queryKeys = {
   me: ["me"] as const,
   projects: ["projects"] as const,
   unpriced: ["models", "unpriced"] as const,
+  apiKeys: ["api-keys"] as const,
+  priceOverrides: ["price-overrides"] as const,
 };
 
 /** The logged-in user; `null` when not logged in (401), so callers can redirect. */
@@ -32,9 +34,17 @@ export function useUnpricedModels() {
   return useQuery({ queryKey: queryKeys.unpriced, queryFn: ({ signal }) => api.unpricedModels(signal), staleTime: 60_000 });
 }
 
+export function useApiKeys() {
+  return useQuery({ queryKey: queryKeys.apiKeys, queryFn: ({ signal }) => api.apiKeys(signal) });
+}
+
+export function usePriceOverrides() {
+  return useQuery({ queryKey: queryKeys.priceOverrides, queryFn: ({ signal }) => api.priceOverrides(signal) });
+}
+
 /** One analytics endpoint with its query string; the previous answer stays on screen while loading. */
 export function useAnalytics<T>(
-  name: "summary" | "timeseries" | "breakdown",
+  name: "summary" | "timeseries" | "breakdown" | "performance",
   params: URLSearchParams,
   fetcher: (params: URLSearchParams, signal?: AbortSignal) => Promise<T>,
 ) {

@@ -1,6 +1,6 @@
 /** The logged-in frame: header (range, project, theme, logout), navigation, and the page. */
 import { useQueryClient } from "@tanstack/react-query";
-import { BarChart3, LogOut, Moon, ScrollText, Sun } from "lucide-react";
+import { BarChart3, Gauge, LogOut, Moon, ScrollText, Settings, Sun } from "lucide-react";
 import { Suspense } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { api } from "../api/client";
@@ -16,6 +16,8 @@ import { Spinner } from "./States";
 const NAV = [
   { to: "/", label: "Overview", icon: BarChart3, end: true },
   { to: "/logs", label: "Logs", icon: ScrollText, end: false },
+  { to: "/performance", label: "Performance", icon: Gauge, end: false },
+  { to: "/settings", label: "Settings", icon: Settings, end: false },
 ];
 
 export function AppShell() {

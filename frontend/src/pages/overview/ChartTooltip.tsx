@@ -14,12 +14,15 @@ export function ChartTooltip({
   label,
   formatValue,
   formatLabel,
+  showTotal = true,
 }: {
   active?: boolean;
   payload?: readonly Entry[];
   label?: ReactNode;
   formatValue: (value: number) => string;
   formatLabel?: (label: unknown) => string;
+  /** A total only means something for stacked parts (costs, counts), not for percentiles. */
+  showTotal?: boolean;
 }) {
   if (!active || !payload || payload.length === 0) return null;
   const entries = payload.filter((entry) => typeof entry.value === "number" && entry.value !== 0);
@@ -39,7 +42,7 @@ export function ChartTooltip({
             </li>
           ))}
       </ul>
-      {entries.length > 1 && (
+      {showTotal && entries.length > 1 && (
         <p className="mt-1 flex border-t border-slate-200 pt-1 font-medium dark:border-slate-700">
           Total <span className="ml-auto pl-3 tabular-nums">{formatValue(total)}</span>
         </p>
