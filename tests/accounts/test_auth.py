@@ -78,3 +78,14 @@ async def test_key_scopes_are_enforced(client: httpx.AsyncClient, tenant: Tenant
     assert response.status_code == 403
     assert "ingest" in response.json()["detail"]
     assert (await client.get("/api/v1/api-keys", headers=tenant.headers())).status_code == 403
+
+
+async def test_session_endpoint_never_401s(client: httpx.AsyncClient) -> None:
+    fresh = await client.get("/api/v1/auth/session")
+    assert fresh.status_code == 200 and fresh.json() == {"user": None, "signup_open": True}
+    body = {"email": "ada@example.com", "password": "long enough pw"}
+    await client.post("/api/v1/auth/signup", json=body)
+    logged_in = (await client.get("/api/v1/auth/session")).json()
+    assert logged_in["user"]["user"]["email"] == "ada@example.com" and logged_in["signup_open"] is False
+    client.cookies.clear()
+    assert (await client.get("/api/v1/auth/session")).json() == {"user": None, "signup_open": False}

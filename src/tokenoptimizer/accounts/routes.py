@@ -19,6 +19,7 @@ from tokenoptimizer.accounts.schemas import (
     OrganizationPublic,
     OrganizationUpdate,
     ProjectPublic,
+    SessionPublic,
     SignupIn,
     UserPublic,
 )
@@ -58,6 +59,18 @@ def _me(session: SessionDep, user_id: str, org_id: str, role: Role) -> MePublic:
         organization=OrganizationPublic.model_validate(org),
         role=role.value,
     )
+
+
+@auth_router.get("/session", response_model=SessionPublic)
+def current_session(request: Request, session: SessionDep) -> SessionPublic:
+    """Who is logged in (or null), and whether first-run sign-up is open. Never 401.
+
+    Lets the dashboard decide between its pages and the login screen without provoking an error.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    found = service.session_user(session, token) if token else None
+    me = _me(session, found[0].id, found[1].org_id, found[1].role) if found else None
+    return SessionPublic(user=me, signup_open=service.user_count(session) == 0)
 
 
 @auth_router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=MePublic)

@@ -103,6 +103,13 @@ class MePublic(BaseModel):
     role: str
 
 
+class SessionPublic(BaseModel):
+    """The current login, if any, and whether the first owner can still sign up."""
+
+    user: MePublic | None
+    signup_open: bool
+
+
 class ApiKeyCreate(BaseModel):
     """A new API key for a project."""
 
