@@ -8,6 +8,8 @@ const LoginPage = lazy(() => import("./pages/LoginPage"));
 const OverviewPage = lazy(() => import("./pages/OverviewPage"));
 const LogsPage = lazy(() => import("./pages/LogsPage"));
 const PerformancePage = lazy(() => import("./pages/PerformancePage"));
+const PatternsPage = lazy(() => import("./pages/PatternsPage"));
+const ImpactPage = lazy(() => import("./pages/ImpactPage"));
 const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
@@ -29,6 +31,8 @@ export const router = createBrowserRouter([
           { index: true, element: <OverviewPage /> },
           { path: "logs", element: <LogsPage /> },
           { path: "performance", element: <PerformancePage /> },
+          { path: "patterns", element: <PatternsPage /> },
+          { path: "impact", element: <ImpactPage /> },
           { path: "settings", element: <SettingsPage /> },
           { path: "*", element: <NotFoundPage /> },
         ],

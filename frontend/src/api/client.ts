@@ -57,6 +57,8 @@ export interface OrganizationUpdate {
   markup_percent?: number;
   fee_percents?: number[];
   fixed_fx_rate?: number | null;
+  electricity_zone?: string | null;
+  m2_per_kg_co2e?: number;
 }
 
 export type Scope = "ingest" | "read" | "admin";
@@ -320,6 +322,63 @@ export interface Performance {
   error_types: ErrorCount[];
 }
 
+export type HeatmapMetric = "requests" | "cost";
+
+export interface HeatmapCell {
+  /** 1 = Monday … 7 = Sunday, in the organisation's time zone. */
+  weekday: number;
+  /** 0–23, local. */
+  hour: number;
+  value: number;
+}
+
+export interface Heatmap extends Money {
+  metric: string;
+  timezone: string;
+  period: Period;
+  cells: HeatmapCell[];
+}
+
+export interface ImpactRow {
+  key: string | null;
+  requests: number;
+  requests_with_impact: number;
+  energy_kwh: number;
+  co2e_kg: number;
+  water_l: number;
+  m2_restored: number;
+}
+
+export interface Impact {
+  by: string;
+  interval: string | null;
+  timezone: string;
+  period: Period;
+  m2_per_kg_co2e: number;
+  total: ImpactRow;
+  rows: ImpactRow[];
+}
+
+export interface PromptRow {
+  key: string;
+  feature: string | null;
+  model: string | null;
+  requests: number;
+  cost_usd: number;
+  cost: number;
+  cost_per_call_usd: number;
+  cost_per_call: number;
+  avg_input_tokens: number;
+  avg_output_tokens: number;
+  share: number | null;
+}
+
+export interface TopPrompts extends Money {
+  by: string;
+  period: Period;
+  rows: PromptRow[];
+}
+
 // ---- transport ------------------------------------------------------------------------------
 
 /** One entry of FastAPI's 422 `detail` list. */
@@ -433,4 +492,10 @@ export const api = {
     request<Timeseries>("GET", `${V1}/usage/timeseries`, { query, signal }),
   breakdown: (query: URLSearchParams, signal?: AbortSignal) =>
     request<Breakdown>("GET", `${V1}/usage/breakdown`, { query, signal }),
+  heatmap: (query: URLSearchParams, signal?: AbortSignal) =>
+    request<Heatmap>("GET", `${V1}/usage/heatmap`, { query, signal }),
+  impact: (query: URLSearchParams, signal?: AbortSignal) =>
+    request<Impact>("GET", `${V1}/usage/impact`, { query, signal }),
+  topPrompts: (query: URLSearchParams, signal?: AbortSignal) =>
+    request<TopPrompts>("GET", `${V1}/usage/top-prompts`, { query, signal }),
 };

@@ -44,7 +44,7 @@ export function usePriceOverrides() {
 
 /** One analytics endpoint with its query string; the previous answer stays on screen while loading. */
 export function useAnalytics<T>(
-  name: "summary" | "timeseries" | "breakdown" | "performance",
+  name: "summary" | "timeseries" | "breakdown" | "performance" | "heatmap" | "impact" | "top-prompts",
   params: URLSearchParams,
   fetcher: (params: URLSearchParams, signal?: AbortSignal) => Promise<T>,
 ) {

@@ -1,8 +1,8 @@
 /** The logged-in frame: header (range, project, theme, logout), navigation, and the page. */
 import { useQueryClient } from "@tanstack/react-query";
-import { BarChart3, Gauge, LogOut, Moon, ScrollText, Settings, Sun } from "lucide-react";
+import { BarChart3, CalendarClock, Gauge, Leaf, LogOut, Moon, ScrollText, Settings, Sun } from "lucide-react";
 import { Suspense } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router";
+import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import { useSession } from "../lib/session";
@@ -17,6 +17,8 @@ const NAV = [
   { to: "/", label: "Overview", icon: BarChart3, end: true },
   { to: "/logs", label: "Logs", icon: ScrollText, end: false },
   { to: "/performance", label: "Performance", icon: Gauge, end: false },
+  { to: "/patterns", label: "Patterns", icon: CalendarClock, end: false },
+  { to: "/impact", label: "Impact", icon: Leaf, end: false },
   { to: "/settings", label: "Settings", icon: Settings, end: false },
 ];
 
@@ -26,6 +28,9 @@ export function AppShell() {
   const [theme, toggleTheme] = useTheme();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
+  // The range and project pickers do nothing on the settings page: hide them there.
+  const { pathname } = useLocation();
+  const showViewPickers = !pathname.startsWith("/settings");
   // Moving between pages keeps the range, project and filters, not a page's own settings.
   const search = serializeViewState(state);
 
@@ -76,8 +81,12 @@ export function AppShell() {
             ))}
           </nav>
           <div className="ml-auto flex flex-wrap items-center gap-2">
-            <DateRangePicker />
-            <ProjectSwitcher />
+            {showViewPickers && (
+              <>
+                <DateRangePicker />
+                <ProjectSwitcher />
+              </>
+            )}
             <button
               type="button"
               onClick={toggleTheme}

@@ -83,6 +83,16 @@ describe("organizationChanges", () => {
     const bad = organizationChanges(ORG, { ...organizationForm(ORG), markup_percent: "ten", fixed_fx_rate: "x" });
     expect(Object.keys(bad.errors).sort()).toEqual(["fixed_fx_rate", "markup_percent"]);
   });
+
+  it("sets the impact factors, an empty zone meaning the world average", () => {
+    const form = { ...organizationForm(ORG), electricity_zone: " fra ", m2_per_kg_co2e: "0.5" };
+    expect(organizationChanges(ORG, form).body).toEqual({ electricity_zone: "FRA", m2_per_kg_co2e: 0.5 });
+    const zoned = { ...ORG, electricity_zone: "FRA" };
+    expect(organizationChanges(zoned, { ...organizationForm(zoned), electricity_zone: "" }).body).toEqual({ electricity_zone: null });
+    expect(organizationChanges(ORG, { ...organizationForm(ORG), m2_per_kg_co2e: "" }).body).toEqual({ m2_per_kg_co2e: 0 });
+    const bad = organizationChanges(ORG, { ...organizationForm(ORG), electricity_zone: "France", m2_per_kg_co2e: "lots" });
+    expect(Object.keys(bad.errors).sort()).toEqual(["electricity_zone", "m2_per_kg_co2e"]);
+  });
 });
 
 describe("overrideBody", () => {

@@ -63,6 +63,8 @@ export interface OrganizationForm {
   markup_percent: string;
   fee_percents: string;
   fixed_fx_rate: string;
+  electricity_zone: string;
+  m2_per_kg_co2e: string;
 }
 
 export function organizationForm(org: OrganizationPublic): OrganizationForm {
@@ -73,6 +75,8 @@ export function organizationForm(org: OrganizationPublic): OrganizationForm {
     markup_percent: String(org.markup_percent),
     fee_percents: formatFees(org.fee_percents),
     fixed_fx_rate: org.fixed_fx_rate === null ? "" : String(org.fixed_fx_rate),
+    electricity_zone: org.electricity_zone ?? "",
+    m2_per_kg_co2e: String(org.m2_per_kg_co2e),
   };
 }
 
@@ -103,6 +107,15 @@ export function organizationChanges(
   const fx = parseOptionalNumber(form.fixed_fx_rate);
   if (fx !== null && Number.isNaN(fx)) errors.fixed_fx_rate = "Enter a number, or leave empty to use ECB rates.";
   else if (fx !== org.fixed_fx_rate) body.fixed_fx_rate = fx;
+
+  // Empty zone = the world-average electricity mix (null); codes are ISO 3166-1 alpha-3.
+  const zone = form.electricity_zone.trim().toUpperCase() || null;
+  if (zone !== null && !/^[A-Z]{3}$/.test(zone)) errors.electricity_zone = "Enter a three-letter country code (e.g. FRA), or leave empty for the world average.";
+  else if (zone !== org.electricity_zone) body.electricity_zone = zone;
+
+  const m2 = parseOptionalNumber(form.m2_per_kg_co2e);
+  if (m2 !== null && Number.isNaN(m2)) errors.m2_per_kg_co2e = "Enter a number, e.g. 0.5; 0 to show no restoration figure.";
+  else if ((m2 ?? 0) !== org.m2_per_kg_co2e) body.m2_per_kg_co2e = m2 ?? 0;
 
   return { body, errors };
 }

@@ -1,4 +1,4 @@
-/** The organisation's settings: time zone, display currency, markup, fees and a fixed FX rate. */
+/** The organisation's settings: time zone, display currency, markup, fees, a fixed FX rate, impact factors. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { api, type MePublic, type OrganizationPublic } from "../../api/client";
@@ -99,7 +99,7 @@ export function OrganizationPanel({ organization, canEdit }: { organization: Org
               onChange={(e) => set("fee_percents", e.target.value)}
             />
           </Field>
-          <Field id={f("fx")} label="Fixed FX rate" error={errors.fixed_fx_rate} hint={`${form.currency || "Units"} per USD; empty to use ECB rates.`}>
+          <Field id={f("fx")} label="Fixed FX rate" error={errors.fixed_fx_rate} hint={`Units of ${form.currency.trim().toUpperCase() || "the display currency"} per 1 USD; empty to use ECB rates.`}>
             <input
               {...controlProps(f("fx"), errors.fixed_fx_rate, true)}
               inputMode="decimal"
@@ -107,6 +107,35 @@ export function OrganizationPanel({ organization, canEdit }: { organization: Org
               value={form.fixed_fx_rate}
               placeholder="ECB daily rate"
               onChange={(e) => set("fixed_fx_rate", e.target.value)}
+            />
+          </Field>
+          <Field
+            id={f("zone")}
+            label="Electricity zone"
+            error={errors.electricity_zone}
+            hint="Country (ISO 3166-1 alpha-3, e.g. FRA) whose electricity mix the impact page uses; empty for the world average."
+          >
+            <input
+              {...controlProps(f("zone"), errors.electricity_zone, true)}
+              className="input w-full uppercase"
+              value={form.electricity_zone}
+              maxLength={3}
+              placeholder="World average"
+              onChange={(e) => set("electricity_zone", e.target.value)}
+            />
+          </Field>
+          <Field
+            id={f("m2")}
+            label="m² restored per kg CO2e"
+            error={errors.m2_per_kg_co2e}
+            hint="Of your restoration project, for the impact page's restoration equivalent; 0 shows none."
+          >
+            <input
+              {...controlProps(f("m2"), errors.m2_per_kg_co2e, true)}
+              inputMode="decimal"
+              className="input w-full"
+              value={form.m2_per_kg_co2e}
+              onChange={(e) => set("m2_per_kg_co2e", e.target.value)}
             />
           </Field>
         </fieldset>
