@@ -7,6 +7,7 @@ does); the browser is Debian's Chromium driven by Playwright (`playwright instal
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,9 @@ CHROMIUM_ARGS = [
 BIN = Path(sys.executable).parent / "tokenoptimizer"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+
+AXE_SCRIPT = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FAILING_IMPACTS = ("serious", "critical")
 
 OWNER_EMAIL = "owner@e2e.example"
 OWNER_PASSWORD = "correct horse battery staple"
@@ -177,3 +181,35 @@ def page(browser: Browser, console_errors: ConsoleErrors) -> Iterator[Page]:
     if console_errors.messages:
         lines = [f"{text} [{url}]" if url else text for text, url in console_errors.messages]
         pytest.fail("the browser reported errors:\n" + "\n".join(lines))
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """Run axe-core on the page as drawn; fail on any "serious" or "critical" violation.
+
+    axe-core is a devDependency of frontend/ (installed by `make test`), injected from node_modules.
+    """
+    if not AXE_SCRIPT.is_file():
+        pytest.fail(f"axe-core is missing ({AXE_SCRIPT}): run `make test`, which installs the frontend deps")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    violations = page.evaluate(
+        """async () => {
+            const result = await window.axe.run(document, { resultTypes: ["violations"] });
+            return result.violations.map((v) => ({
+                id: v.id,
+                impact: v.impact,
+                help: v.help,
+                targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+                summary: v.nodes.length ? v.nodes[0].failureSummary : "",
+                count: v.nodes.length,
+            }));
+        }"""
+    )
+    failing = [v for v in violations if v["impact"] in AXE_FAILING_IMPACTS]
+    if failing:
+        lines = [
+            f"- {v['id']} ({v['impact']}, {v['count']} nodes): {v['help']}\n"
+            f"    targets: {json.dumps(v['targets'])}\n    {v['summary']}".rstrip()
+            for v in failing
+        ]
+        pytest.fail(f"accessibility violations on {name} ({page.url}):\n" + "\n".join(lines))

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleErrors, LiveServer
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleErrors, LiveServer, assert_accessible
 from tokenoptimizer.pricing.cost import CATALOGUE_SOURCE
 
 # List prices in USD per million tokens (input, output), as the price catalogue has them.
@@ -164,6 +164,7 @@ def test_login_then_overview_shows_the_seeded_totals(
     server = seeded.server
     page.goto(f"{server.url}/login")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert_accessible(page, "login")
     page.get_by_label("E-mail").fill(server.email)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in", exact=True).click()
@@ -183,6 +184,8 @@ def test_login_then_overview_shows_the_seeded_totals(
     expect(card_value(page, "Requests")).to_have_text(str(len(SEEDS)))
     expect(card_value(page, "Error rate")).to_have_text("20%")  # 1 error in 5
     expect(page.get_by_text("Last 30 days · all projects · UTC · USD")).to_be_visible()
+    expect(page.locator(".recharts-surface").first).to_be_visible()
+    assert_accessible(page, "overview")
 
 
 def test_model_filter_changes_the_spend(page: Page, seeded: Seeded) -> None:
@@ -227,6 +230,7 @@ def test_logs_row_opens_its_detail_drawer(page: Page, seeded: Seeded) -> None:
     expect(drawer_field(dialog, "Feature")).to_have_text(seed.feature)
     expect(drawer_field(dialog, "Project")).to_have_text("web-app")
     expect(drawer_field(dialog, "Event id")).to_have_text(event_id)
+    assert_accessible(page, "logs with the event drawer open")
 
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

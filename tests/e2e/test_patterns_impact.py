@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, LiveServer
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, LiveServer, assert_accessible
 from tests.e2e.test_dashboard import log_in
 
 ZONE = "Asia/Kolkata"
@@ -126,6 +126,7 @@ def test_patterns_page_shows_the_heatmap_cell_and_top_prompt(page: Page, pattern
         end_users = page.get_by_role("region", name="Top end-users")
         expect(end_users.get_by_role("rowheader", name="customer-1")).to_be_visible()
         expect(page.get_by_role("img", name=re.compile(r"^Requests per day: 4 in total"))).to_be_visible()
+        assert_accessible(page, "patterns")
         _screenshots(page, "patterns")
     finally:
         _patch_timezone(page, server, "UTC")
@@ -150,6 +151,7 @@ def test_impact_page_shows_energy_for_a_known_model(page: Page, pattern_seed: Pa
     row = table.locator('tr:has(th:text-is("gpt-4o"))')
     expect(row.locator("td").nth(2)).to_have_text(re.compile(r"^[\d.,]+ kWh$"))
     expect(page.get_by_role("link", name="EcoLogits methodology")).to_be_visible()
+    assert_accessible(page, "impact")
     _screenshots(page, "impact")
 
 

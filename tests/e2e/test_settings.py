@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleErrors, LiveServer
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS, ConsoleErrors, LiveServer, assert_accessible
 
 UNPRICED_PROVIDER = "acme"
 UNPRICED_MODEL = "acme-llm-e2e"
@@ -198,6 +198,8 @@ def test_organisation_settings_show_field_errors_then_save(
     open_settings(page, live_server)
     form = page.get_by_role("form", name="Organisation settings")
     expect(form.get_by_label("Time zone")).to_have_value("UTC")
+    expect(page.get_by_role("table", name="API keys")).to_be_visible()
+    assert_accessible(page, "settings")
 
     # Out of the API's range (-100 to 1000): refused with a 422, shown next to the field.
     markup = form.get_by_label("Markup %")
@@ -271,9 +273,11 @@ def test_performance_page_shows_percentiles_and_errors_by_feature(
     expect(cells.nth(6)).to_have_text("150 ms")  # TTFT p50
     expect(cells.nth(8)).to_have_text("timeout 1")
     expect(page.get_by_role("region", name="Errors by type")).to_contain_text("timeout")
+    assert_accessible(page, "performance")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "performance-desktop.png", full_page=True)
     page.get_by_role("button", name="Switch to dark theme").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     expect(page.get_by_role("table", name="API keys")).to_be_visible()
+    assert_accessible(page, "settings (dark theme)")
     page.screenshot(path=SCREENSHOTS / "settings-dark.png", full_page=True)

@@ -8,7 +8,7 @@ function Row({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="grid grid-cols-[10rem_1fr] gap-2 py-1 text-sm">
       <dt className="text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="min-w-0 break-words">{children ?? <span className="text-slate-400">—</span>}</dd>
+      <dd className="min-w-0 break-words">{children ?? <span className="text-slate-500 dark:text-slate-400">—</span>}</dd>
     </div>
   );
 }
@@ -62,7 +62,13 @@ export function EventDrawer({ event, projectName, timezone, onClose }: { event: 
             <X aria-hidden className="size-4" />
           </button>
         </div>
-        <div className="flex-1 overflow-y-auto px-5 pb-6">
+        {/* Focusable so keyboard users can scroll the details (axe: scrollable-region-focusable). */}
+        <div
+          tabIndex={0}
+          role="region"
+          aria-label="Event details"
+          className="flex-1 overflow-y-auto px-5 pb-6 focus-visible:-outline-offset-2"
+        >
           <Group title="Cost">
             <Row label="Cost">
               <span className="font-semibold">{formatMoney(event.cost, event.currency)}</span>

@@ -43,7 +43,7 @@ export function TrendChart({ data, metric, onMetric, isPending, isFetching, erro
         <h2 id="trend-title" className="panel-title">
           {metricLabel} by model
         </h2>
-        {isFetching && !isPending && <span className="text-xs text-slate-400">updating…</span>}
+        {isFetching && !isPending && <span className="text-xs text-slate-500 dark:text-slate-400">updating…</span>}
         <div role="group" aria-label="Metric" className="ml-auto inline-flex rounded-md border border-slate-300 p-0.5 dark:border-slate-700">
           {TREND_METRICS.map((option) => (
             <button

@@ -37,7 +37,7 @@ export function Heatmap({ data, metric, onMetric, isFetching, error, onRetry }: 
           {METRIC_LABELS[metric]} by weekday and hour
         </h2>
         {data && <span className="text-xs text-slate-500 dark:text-slate-400">{data.timezone}</span>}
-        {isFetching && data && <span className="text-xs text-slate-400">updating…</span>}
+        {isFetching && data && <span className="text-xs text-slate-500 dark:text-slate-400">updating…</span>}
         <div role="group" aria-label="Heatmap metric" className="ml-auto inline-flex rounded-md border border-slate-300 p-0.5 dark:border-slate-700">
           {HEATMAP_METRICS.map((option) => (
             <button

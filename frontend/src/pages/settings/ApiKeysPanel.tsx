@@ -76,9 +76,9 @@ function KeyRow({ apiKey, timezone }: { apiKey: ApiKeyPublic; timezone: string }
   });
   const label = apiKey.name || apiKey.prefix;
   return (
-    <tr className={apiKey.revoked_at ? "text-slate-400 dark:text-slate-500" : ""}>
+    <tr className={apiKey.revoked_at ? "text-slate-500 dark:text-slate-400" : ""}>
       <td className="px-3 py-2">
-        <div className="font-medium">{apiKey.name || <span className="text-slate-400">unnamed</span>}</div>
+        <div className="font-medium">{apiKey.name || <span className="text-slate-500 dark:text-slate-400">unnamed</span>}</div>
         <code className="text-xs">{apiKey.prefix}…</code>
       </td>
       <td className="px-3 py-2">{apiKey.project}</td>
