@@ -27,6 +27,29 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
+/** The panel a page shows when the chosen period and filters hold no call at all. */
+export function NoCallsPanel({ children }: { children?: ReactNode }) {
+  return (
+    <div className="panel">
+      <EmptyState title="No LLM calls in this period">{children ?? "Pick a longer range or clear the filters."}</EmptyState>
+    </div>
+  );
+}
+
+/** A page loading: a row of card placeholders (`grid` sets the columns) above a chart placeholder. */
+export function CardsAndChartSkeleton({ cards, grid }: { cards: number; grid: string }) {
+  return (
+    <div className="space-y-4" aria-busy="true">
+      <div className={`grid gap-4 ${grid}`}>
+        {Array.from({ length: cards }, (_, i) => (
+          <Skeleton key={i} className="h-24" />
+        ))}
+      </div>
+      <Skeleton className="h-64 w-full" />
+    </div>
+  );
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;

@@ -4,7 +4,7 @@ import { Bar, BarChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recha
 import { api } from "../api/client";
 import { useAnalytics } from "../api/queries";
 import { FilterBar } from "../components/FilterBar";
-import { EmptyState, ErrorState, Skeleton } from "../components/States";
+import { CardsAndChartSkeleton, EmptyState, ErrorState, NoCallsPanel } from "../components/States";
 import { colorFor } from "../lib/chartData";
 import { formatNumber, formatPercent } from "../lib/format";
 import { formatQuantity, impactBars, impactCoverage, modelsWithoutImpact } from "../lib/impact";
@@ -61,18 +61,9 @@ export default function ImpactPage() {
           <ErrorState error={impact.error} onRetry={() => impact.refetch()} />
         </div>
       ) : impact.isPending || !total ? (
-        <div className="space-y-4" aria-busy="true">
-          <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
-            {Array.from({ length: 4 }, (_, i) => (
-              <Skeleton key={i} className="h-24" />
-            ))}
-          </div>
-          <Skeleton className="h-64 w-full" />
-        </div>
+        <CardsAndChartSkeleton cards={4} grid="sm:grid-cols-2 lg:grid-cols-4" />
       ) : total.requests === 0 ? (
-        <div className="panel">
-          <EmptyState title="No LLM calls in this period">Pick a longer range or clear the filters.</EmptyState>
-        </div>
+        <NoCallsPanel />
       ) : (
         <div className={`space-y-4 ${impact.isPlaceholderData ? "opacity-60" : ""}`}>
           <section aria-label="Impact figures" className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">

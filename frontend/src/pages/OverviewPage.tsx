@@ -2,7 +2,7 @@
 import { api } from "../api/client";
 import { useAnalytics } from "../api/queries";
 import { FilterBar } from "../components/FilterBar";
-import { EmptyState } from "../components/States";
+import { NoCallsPanel } from "../components/States";
 import { useSession } from "../lib/session";
 import { useViewState } from "../lib/useViewState";
 import { intervalFor, RANGE_LABELS, resolveRange, toApiParams } from "../lib/urlState";
@@ -58,11 +58,9 @@ export default function OverviewPage() {
       <UnpricedBanner />
       <SummaryCards summary={summary.data} isPending={summary.isPending} error={summary.error} onRetry={() => summary.refetch()} />
       {empty ? (
-        <div className="panel">
-          <EmptyState title="No LLM calls in this period">
-            Pick a longer range or clear the filters. To send usage, wrap your client with the SDK or point it at the gateway (see the docs).
-          </EmptyState>
-        </div>
+        <NoCallsPanel>
+          Pick a longer range or clear the filters. To send usage, wrap your client with the SDK or point it at the gateway (see the docs).
+        </NoCallsPanel>
       ) : (
         <>
           <TrendChart

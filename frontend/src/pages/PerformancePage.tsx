@@ -3,7 +3,7 @@ import { Bar, BarChart, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } fro
 import { api } from "../api/client";
 import { useAnalytics } from "../api/queries";
 import { FilterBar } from "../components/FilterBar";
-import { EmptyState, ErrorState, Skeleton } from "../components/States";
+import { CardsAndChartSkeleton, EmptyState, ErrorState, NoCallsPanel } from "../components/States";
 import { colorFor } from "../lib/chartData";
 import { formatDuration, formatNumber, formatPercent } from "../lib/format";
 import { errorShares, GROUP_LABELS, groupName, latencyBars, overallSuccess, parseGroup, PERFORMANCE_GROUPS } from "../lib/performance";
@@ -70,18 +70,9 @@ export default function PerformancePage() {
           <ErrorState error={performance.error} onRetry={() => performance.refetch()} />
         </div>
       ) : performance.isPending ? (
-        <div className="space-y-4" aria-busy="true">
-          <div className="grid gap-4 sm:grid-cols-3">
-            {Array.from({ length: 3 }, (_, i) => (
-              <Skeleton key={i} className="h-24" />
-            ))}
-          </div>
-          <Skeleton className="h-64 w-full" />
-        </div>
+        <CardsAndChartSkeleton cards={3} grid="sm:grid-cols-3" />
       ) : totals.requests === 0 ? (
-        <div className="panel">
-          <EmptyState title="No LLM calls in this period">Pick a longer range or clear the filters.</EmptyState>
-        </div>
+        <NoCallsPanel />
       ) : (
         <div className={`space-y-4 ${performance.isPlaceholderData ? "opacity-60" : ""}`}>
           <section aria-label="Reliability figures" className="grid gap-4 sm:grid-cols-3">
