@@ -4,10 +4,10 @@ import { Check, Copy, KeyRound } from "lucide-react";
 import { useId, useRef, useState, type FormEvent } from "react";
 import { api, type ApiKeyCreated, type ApiKeyPublic, type Scope } from "../../api/client";
 import { queryKeys, useApiKeys, useProjects } from "../../api/queries";
-import { EmptyState, errorMessage, ErrorState, Skeleton, Spinner } from "../../components/States";
+import { EmptyState, ErrorState, Skeleton, Spinner } from "../../components/States";
 import { formatDateTime } from "../../lib/format";
 import { formErrors } from "../../lib/settings";
-import { ConfirmInline, controlProps, Field, FormMessage } from "./Field";
+import { ConfirmedAction, controlProps, Field, FormMessage } from "./Field";
 
 const SCOPES: { value: Scope; label: string; hint: string }[] = [
   { value: "ingest", label: "ingest", hint: "send usage events" },
@@ -66,12 +66,10 @@ function NewKey({ created, onDone }: { created: ApiKeyCreated; onDone: () => voi
 
 function KeyRow({ apiKey, timezone }: { apiKey: ApiKeyPublic; timezone: string }) {
   const queryClient = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
   const revoke = useMutation({
     mutationFn: () => api.revokeApiKey(apiKey.id),
     onSuccess: (revoked) => {
       queryClient.setQueryData<ApiKeyPublic[]>(queryKeys.apiKeys, (keys) => keys?.map((k) => (k.id === revoked.id ? revoked : k)));
-      setConfirming(false);
     },
   });
   const label = apiKey.name || apiKey.prefix;
@@ -93,24 +91,16 @@ function KeyRow({ apiKey, timezone }: { apiKey: ApiKeyPublic; timezone: string }
         )}
       </td>
       <td className="px-3 py-2 text-right">
-        {apiKey.revoked_at ? null : confirming ? (
-          <ConfirmInline
-            label={`Revoke key ${label}`}
+        {apiKey.revoked_at ? null : (
+          <ConfirmedAction
+            action="Revoke"
+            target={`key ${label}`}
             question="Requests with this key will be refused at once."
-            confirmText="Revoke"
+            failure="Not revoked"
             busy={revoke.isPending}
+            error={revoke.error}
             onConfirm={() => revoke.mutate()}
-            onCancel={() => setConfirming(false)}
           />
-        ) : (
-          <button type="button" className="btn-secondary" onClick={() => setConfirming(true)} aria-label={`Revoke key ${label}`}>
-            Revoke
-          </button>
-        )}
-        {revoke.isError && (
-          <p role="alert" className="mt-1 text-xs text-rose-700 dark:text-rose-300">
-            Not revoked: {errorMessage(revoke.error)}
-          </p>
         )}
       </td>
     </tr>

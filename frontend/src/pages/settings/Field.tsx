@@ -1,5 +1,6 @@
 /** A labelled form control with its hint and its error (from the browser or the API's 422). */
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { errorMessage } from "../../components/States";
 
 export function Field({
   id,
@@ -97,5 +98,50 @@ export function ConfirmInline({
         Cancel
       </button>
     </div>
+  );
+}
+
+/** A row's destructive action: a button that asks in place before acting, and says if it failed. */
+export function ConfirmedAction({
+  action,
+  target,
+  question,
+  failure,
+  busy,
+  error,
+  onConfirm,
+}: {
+  action: string;
+  target: string;
+  question: ReactNode;
+  failure: string;
+  busy: boolean;
+  error: unknown;
+  onConfirm: () => void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const label = `${action} ${target}`;
+  return (
+    <>
+      {confirming ? (
+        <ConfirmInline
+          label={label}
+          question={question}
+          confirmText={action}
+          busy={busy}
+          onConfirm={onConfirm}
+          onCancel={() => setConfirming(false)}
+        />
+      ) : (
+        <button type="button" className="btn-secondary" onClick={() => setConfirming(true)} aria-label={label}>
+          {action}
+        </button>
+      )}
+      {error != null && (
+        <p role="alert" className="mt-1 text-xs text-rose-700 dark:text-rose-300">
+          {failure}: {errorMessage(error)}
+        </p>
+      )}
+    </>
   );
 }

@@ -3,10 +3,10 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { api, type PriceOverridePublic } from "../../api/client";
 import { queryKeys, usePriceOverrides, useUnpricedModels } from "../../api/queries";
-import { EmptyState, errorMessage, ErrorState, Skeleton, Spinner } from "../../components/States";
+import { EmptyState, ErrorState, Skeleton, Spinner } from "../../components/States";
 import { formatDateTime, formatMoney, formatNumber } from "../../lib/format";
 import { EMPTY_OVERRIDE, formErrors, overrideBody, type OverrideForm } from "../../lib/settings";
-import { ConfirmInline, controlProps, Field, FormMessage } from "./Field";
+import { ConfirmedAction, controlProps, Field, FormMessage } from "./Field";
 
 const PRICE_INPUTS = [
   { name: "input_per_mtok", label: "Input $/M tokens" },
@@ -26,7 +26,6 @@ function describe(row: PriceOverridePublic): string {
 
 function OverrideRow({ row, timezone }: { row: PriceOverridePublic; timezone: string }) {
   const queryClient = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
   const remove = useMutation({
     mutationFn: () => api.deletePriceOverride(row.id),
     onSuccess: () => {
@@ -43,25 +42,15 @@ function OverrideRow({ row, timezone }: { row: PriceOverridePublic; timezone: st
       <td className="px-3 py-2">{row.note || "—"}</td>
       <td className="whitespace-nowrap px-3 py-2">{formatDateTime(row.created_at, timezone)}</td>
       <td className="px-3 py-2 text-right">
-        {confirming ? (
-          <ConfirmInline
-            label={`Delete ${label}`}
-            question="Past events keep their cost until re-priced."
-            confirmText="Delete"
-            busy={remove.isPending}
-            onConfirm={() => remove.mutate()}
-            onCancel={() => setConfirming(false)}
-          />
-        ) : (
-          <button type="button" className="btn-secondary" onClick={() => setConfirming(true)} aria-label={`Delete ${label}`}>
-            Delete
-          </button>
-        )}
-        {remove.isError && (
-          <p role="alert" className="mt-1 text-xs text-rose-700 dark:text-rose-300">
-            Not deleted: {errorMessage(remove.error)}
-          </p>
-        )}
+        <ConfirmedAction
+          action="Delete"
+          target={label}
+          question="Past events keep their cost until re-priced."
+          failure="Not deleted"
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => remove.mutate()}
+        />
       </td>
     </tr>
   );
