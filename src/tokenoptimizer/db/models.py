@@ -1,5 +1,10 @@
 """Every metadata table, imported in one place so Alembic and tests see the whole schema."""
 
+# Capabilities whose tables are registered by importing their models module.
+import tokenoptimizer.budgets.models
+import tokenoptimizer.budgets.wallets.models
+import tokenoptimizer.gateway.models
+import tokenoptimizer.notify.models  # noqa: F401
 from tokenoptimizer.accounts.models import (
     ApiKey,
     AuditEntry,

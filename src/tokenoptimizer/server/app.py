@@ -13,13 +13,19 @@ from tokenoptimizer._version import __version__
 from tokenoptimizer.accounts.routes import auth_router
 from tokenoptimizer.accounts.routes import router as accounts_router
 from tokenoptimizer.analytics.routes import router as analytics_api
+from tokenoptimizer.budgets.routes import router as budgets_router
+from tokenoptimizer.budgets.wallets.routes import router as wallets_router
 from tokenoptimizer.db import migrate
+from tokenoptimizer.gateway.routes import router as gateway_router
+from tokenoptimizer.notify.routes import router as notify_router
 from tokenoptimizer.pricing_api.routes import router as pricing_router
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.health import router as health_router
 from tokenoptimizer.server.settings import Settings
 from tokenoptimizer.server.ui import mount_ui
 from tokenoptimizer.usage.fast_path import IngestFastPath
+from tokenoptimizer.usage.imports import router as import_router
+from tokenoptimizer.usage.otlp import router as otlp_router
 from tokenoptimizer.usage.routes import router as events_router
 from tokenoptimizer.usage.schemas import EventBatchIn
 
@@ -51,7 +57,20 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
-    for router in (health_router, auth_router, accounts_router, events_router, pricing_router, analytics_api):
+    for router in (
+        health_router,
+        auth_router,
+        accounts_router,
+        events_router,
+        pricing_router,
+        analytics_api,
+        budgets_router,
+        wallets_router,
+        notify_router,
+        gateway_router,
+        otlp_router,
+        import_router,
+    ):
         app.include_router(router)
     app.add_middleware(IngestFastPath, context=context)
     _document_ingest_body(app)

@@ -1,0 +1,1 @@
+"""Tables of this capability (filled in by its issue)."""

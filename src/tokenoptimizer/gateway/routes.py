@@ -1,0 +1,5 @@
+"""HTTP routes of this capability (filled in by its issue)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
