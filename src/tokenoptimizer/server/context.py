@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from tokenoptimizer.accounts.models import Organization
 from tokenoptimizer.accounts.service import KeyCache
+from tokenoptimizer.budgets.service import BudgetService
+from tokenoptimizer.budgets.state import BudgetState, MemoryState, RedisState
 from tokenoptimizer.db.base import Database
 from tokenoptimizer.pricing_api.service import org_overrides
 from tokenoptimizer.server.settings import Settings
@@ -57,8 +59,16 @@ class AppContext:
         self.org_pricing = OrgPricingCache(self.db)
         self.pipeline = IngestPipeline(self.store, self.org_pricing)
         self.key_cache = KeyCache(settings.api_key_cache_seconds)
+        self.budget_state: BudgetState = (
+            RedisState(settings.redis_url) if settings.redis_url else MemoryState()
+        )
+        self.budgets = BudgetService(self.db, self.store, self.budget_state)
+        self.budgets.start()
 
     def close(self) -> None:
         """Release the event store and database connections."""
+        self.budgets.close()
         self.store.close()
+        if isinstance(self.budget_state, RedisState):
+            self.budget_state.close()
         self.db.dispose()

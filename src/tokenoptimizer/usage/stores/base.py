@@ -7,8 +7,9 @@ engines append batches 100–1000× faster than rows (DESIGN.md §6). Appends ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import pyarrow as pa
 
@@ -119,6 +120,12 @@ class AppendResult:
     duplicates: int
 
 
+T = TypeVar("T")
+
+StoredListener: TypeAlias = Callable[[pa.Table], None]
+"""Receives the newly stored rows of one append (an Arrow table with the columns of EVENT_COLUMNS)."""
+
+
 class EventStoreError(RuntimeError):
     """The event store cannot be opened or written (the message says why and what to do)."""
 
@@ -147,6 +154,19 @@ class EventStore(Protocol):
 
     def update_costs(self, org_id: str, costs: pa.Table) -> int:
         """Replace the cost columns of the organisation's events named by `event_id` in `costs`."""
+        ...
+
+    def add_listener(self, listener: StoredListener) -> None:
+        """Call `listener` with the rows of every append that were new, right after they are stored.
+
+        Listeners run one at a time, in commit order, between appends (budget and wallet
+        accounting rely on this: a counter rebuilt in `run_exclusive` is never counted twice).
+        A failing listener is logged and never fails the append.
+        """
+        ...
+
+    def run_exclusive(self, work: Callable[[], T]) -> T:
+        """Run `work` between appends (no append is stored while it runs) and return its result."""
         ...
 
     def count(self) -> int:

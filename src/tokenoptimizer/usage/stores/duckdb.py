@@ -31,6 +31,8 @@ from tokenoptimizer.usage.stores.base import (
     AppendResult,
     EventBatch,
     EventStoreError,
+    StoredListener,
+    T,
     batch_rows,
     combine_batches,
 )
@@ -127,6 +129,7 @@ class DuckDBEventStore:
         self._local = threading.local()
         self._queue: queue.Queue[_Pending | _Job | None] = queue.Queue()
         self._seen = self._load_seen_ids()
+        self._listeners: list[StoredListener] = []
         self._closed = False
         self._writer = threading.Thread(
             target=self._write_loop, name="tokenoptimizer-event-writer", daemon=True
@@ -237,6 +240,36 @@ class DuckDBEventStore:
         self._queue.put(job)
         return job.future.result()
 
+    def add_listener(self, listener: StoredListener) -> None:
+        """Call `listener` in the writer thread with each append's new rows, after they commit."""
+        self._listeners.append(listener)
+
+    def run_exclusive(self, work: Callable[[], T]) -> T:
+        """Run `work` in the writer thread between appends and return its result."""
+        if self._closed:
+            raise EventStoreError("the event store is closed")
+        if threading.current_thread() is self._writer:
+            return work()
+        result: list[T] = []
+
+        def run(_con: duckdb.DuckDBPyConnection) -> int:
+            result.append(work())
+            return 0
+
+        job = _Job(run)
+        self._queue.put(job)
+        job.future.result()
+        return result[0]
+
+    def _notify(self, stored: pa.Table) -> None:
+        for listener in self._listeners:
+            try:
+                listener(stored)
+            except Exception:
+                log.exception(
+                    "a listener of stored events failed (%s)", getattr(listener, "__qualname__", listener)
+                )
+
     def _write_group(self, batches: list[EventBatch]) -> list[AppendResult]:
         """Append several requests' batches in one transaction; report each request's counts."""
         combined = combine_batches(batches)
@@ -266,6 +299,8 @@ class DuckDBEventStore:
                 self._seen.add(h1[keep], h2[keep])
                 if self._seen.full:
                     self._seen = self._load_seen_ids()
+                if self._listeners:
+                    self._notify(to_store)
         finally:
             con.unregister("incoming")
         results = []
