@@ -105,7 +105,7 @@ def redis_server() -> Iterator[str]:
     """Start a throwaway Redis server (no persistence); yield its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise RuntimeError("redis-server is not installed: run `make test` (it installs the redis-server package)")
+        raise RuntimeError("redis-server is not installed: run `make test` (it installs the package)")
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
