@@ -164,7 +164,7 @@ def update_organization(
     service.audit(session, org.id, actor, "organization.update", org.id, changes)
     session.commit()
     context.org_pricing.invalidate(org.id)
-    context.budgets.reload(org.id, rebuild=True)  # time zone and currency shape budget periods
+    context.budgets.changed(org.id, rebuild=True)  # time zone and currency shape budget periods
     return org
 
 

@@ -191,7 +191,7 @@ def create_budget(
         body.model_dump(mode="json"),
     )
     session.commit()
-    context.budgets.reload(caller.org_id)
+    context.budgets.changed(caller.org_id)
     return _public(context, budget, org, with_status=True)
 
 
@@ -242,7 +242,7 @@ def update_budget(
         changes,
     )
     session.commit()
-    context.budgets.reload(caller.org_id)
+    context.budgets.changed(caller.org_id)
     return _public(context, budget, org, with_status=True)
 
 
@@ -260,7 +260,7 @@ def delete_budget(budget_id: str, caller: AdminCaller, session: SessionDep, cont
         {"name": budget.name},
     )
     session.commit()
-    context.budgets.reload(caller.org_id)
+    context.budgets.changed(caller.org_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

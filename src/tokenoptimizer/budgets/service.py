@@ -130,7 +130,7 @@ class OrgSettings:
     fixed_rate: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: rules are replaced on reload
 class Rule:
     """A budget compiled for the hot paths."""
 
@@ -215,6 +215,9 @@ class BudgetService:
     _alerts: queue.Queue[ThresholdCrossed | None] = field(default_factory=queue.Queue)
     _worker: threading.Thread | None = None
     _rates: dict[tuple[str, date, float | None], float] = field(default_factory=dict)
+    _versions: dict[str, int] = field(default_factory=dict)
+    _periods: dict[Rule, tuple[Window, str, float]] = field(default_factory=dict)
+    _ensured: set[str] = field(default_factory=set)  # counter keys known to exist
 
     def start(self) -> None:
         """Load every budget, rebuild current counters, start the alert writer, listen to the store."""
@@ -244,13 +247,16 @@ class BudgetService:
             if org_id is not None:
                 query = query.where(Budget.org_id == org_id)
             loaded: dict[str, list[Rule]] = {}
+            version = self.state.rules_version(org_id) if org_id is not None else 0
             for budget, org in session.execute(query).all():
                 loaded.setdefault(budget.org_id, []).append(compile_rule(budget, org))
         with self._lock:
+            self._periods.clear()
             if org_id is None:
                 self._rules = loaded
             else:
                 self._rules[org_id] = loaded.get(org_id, [])
+                self._versions[org_id] = version  # only now: other threads use the old rules until here
         now = datetime.now(UTC)
         rules = [r for rs in loaded.values() for r in rs]
         if rules:
@@ -258,8 +264,15 @@ class BudgetService:
         if rebuild and org_id is not None:
             self.rebuild(org_id)
 
+    def changed(self, org_id: str, *, rebuild: bool = False) -> None:
+        """The organisation's budgets (or settings) changed: tell every process, reload them here."""
+        self.state.bump_rules_version(org_id)
+        self.reload(org_id, rebuild=rebuild)
+
     def rules(self, org_id: str) -> list[Rule]:
-        """The organisation's enabled budgets."""
+        """The organisation's enabled budgets (reloaded if another process changed them)."""
+        if self.state.rules_version(org_id) != self._versions.get(org_id, 0):
+            self.reload(org_id)
         return self._rules.get(org_id, [])
 
     def rebuild(self, org_id: str) -> None:
@@ -312,12 +325,13 @@ class BudgetService:
 
     def account(self, stored: pa.Table) -> None:
         """Add newly stored events to every budget they fall under (the store's listener)."""
-        if self._rules:
+        if self._rules or self.state.shared:
             org_column = stored.column("org_id")
-            for org_id in pc.unique(org_column).to_pylist():
-                rules = self._rules.get(org_id)
+            orgs = pc.unique(org_column).to_pylist()
+            for org_id in orgs:
+                rules = self.rules(org_id)
                 if rules:
-                    rows = stored.filter(pc.equal(org_column, org_id)) if len(self._rules) > 1 else stored
+                    rows = stored.filter(pc.equal(org_column, org_id)) if len(orgs) > 1 else stored
                     self._account_org(rules, rows)
         self._release_awaited(stored)
 
@@ -399,26 +413,14 @@ class BudgetService:
         if not rules:
             return Reservation(reservation_id, expires_at)
         now = datetime.now(UTC)
-        checks: list[Check] = []
-        by_key: dict[str, tuple[Rule, float]] = {}
-        missing: list[Rule] = []
-        for rule in rules:
-            window = rule.window(now)
-            if window is None:
-                continue
-            if not self.state.has(rule.key(window)):
-                missing.append(rule)
+        periods = [(rule, current) for rule in rules if (current := self._current(rule, now)) is not None]
+        missing = [rule for rule, (_window, key, _limit) in periods if key not in self._ensured]
         if missing:
             self.store.run_exclusive(lambda: self._ensure_counters(missing, now))
-        amount = 0
-        for rule in rules:
-            window = rule.window(now)
-            if window is None:
-                continue
-            limit = self._effective_limit(rule, window)
-            checks.append(Check(rule.key(window), to_micros(limit)))
-            by_key[rule.key(window)] = (rule, limit)
-            amount = to_micros(amount_usd * self._rate(rule.org, now.date()))
+            self._ensured.update(key for _rule, (_window, key, _limit) in periods)
+        checks = [Check(key, to_micros(limit)) for _rule, (_window, key, limit) in periods]
+        by_key = {key: (rule, limit) for rule, (_window, key, limit) in periods}
+        amount = to_micros(amount_usd * self._rate(rules[0].org, now.date()))
         refusal = self.state.reserve(_internal(org_id, reservation_id), checks, amount, ttl)
         if refusal is not None:
             rule, limit = by_key[refusal.key]
@@ -433,6 +435,18 @@ class BudgetService:
                 requested=amount / MICROS,
             )
         return Reservation(reservation_id, expires_at)
+
+    def _current(self, rule: Rule, now: datetime) -> tuple[Window, str, float] | None:
+        """The rule's period at `now`, its counter key and effective limit (cached for the period)."""
+        cached = self._periods.get(rule)
+        if cached is not None and cached[0].contains(now):
+            return cached
+        window = rule.window(now)
+        if window is None:
+            return None
+        current = (window, rule.key(window), self._effective_limit(rule, window))
+        self._periods[rule] = current
+        return current
 
     def release(self, org_id: str, reservation_id: str) -> bool:
         """Drop a reservation (the call's event is stored, or the call did not happen).

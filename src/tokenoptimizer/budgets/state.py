@@ -48,6 +48,9 @@ class Refusal:
 class BudgetState(Protocol):
     """Where counters and reservations live."""
 
+    shared: bool
+    """True when other processes share it (budgets may change elsewhere)."""
+
     def has(self, key: str) -> bool:
         """Whether the counter exists (was initialised from the event store)."""
 
@@ -77,6 +80,12 @@ class BudgetState(Protocol):
     def pop_awaited(self, event_ids: Iterable[str]) -> list[str]:
         """Reservations waiting for any of these events (which are now accounted), forgotten."""
 
+    def rules_version(self, org_id: str) -> int:
+        """Changes whenever the organisation's budgets change (in any process sharing the state)."""
+
+    def bump_rules_version(self, org_id: str) -> int:
+        """Note that the organisation's budgets changed; the new version."""
+
 
 @dataclass
 class _Held:
@@ -88,6 +97,8 @@ class _Held:
 class MemoryState:
     """Counters and reservations in this process (the default: one server process)."""
 
+    shared = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spent: dict[str, int] = {}
@@ -95,6 +106,7 @@ class MemoryState:
         self._held: dict[str, _Held] = {}
         self._expiries: list[tuple[float, str]] = []
         self._awaiting: dict[str, str] = {}  # event id -> reservation id
+        self._versions: dict[str, int] = {}
 
     def has(self, key: str) -> bool:
         """Whether the counter exists."""
@@ -179,6 +191,16 @@ class MemoryState:
         with self._lock:
             return [r for e in event_ids if (r := self._awaiting.pop(e, None)) is not None]
 
+    def rules_version(self, org_id: str) -> int:
+        """The organisation's budgets version."""
+        return self._versions.get(org_id, 0)
+
+    def bump_rules_version(self, org_id: str) -> int:
+        """Next version of the organisation's budgets."""
+        with self._lock:
+            self._versions[org_id] = self._versions.get(org_id, 0) + 1
+            return self._versions[org_id]
+
 
 # KEYS: counter keys of the budgets to check (n), then their reservation sets (n), then the
 # reservation's own key. ARGV: now (ms), expiry (ms), amount, reservation id, n, limits (n).
@@ -241,6 +263,8 @@ return out
 
 class RedisState:
     """Counters and reservations in Redis, shared by every server process using it."""
+
+    shared = True
 
     def __init__(self, url: str, *, prefix: str = "tko:") -> None:
         self._redis = redis.Redis.from_url(url)
@@ -332,6 +356,15 @@ class RedisState:
         if waiting:
             self._redis.hdel(self._awaiting_key(), *[e for e, _ in waiting])
         return [r for _, r in waiting]
+
+    def rules_version(self, org_id: str) -> int:
+        """The organisation's budgets version, shared by every process."""
+        value = self._redis.get(f"{self._prefix}rules:{org_id}")
+        return int(value) if value is not None else 0
+
+    def bump_rules_version(self, org_id: str) -> int:
+        """Next version of the organisation's budgets."""
+        return int(self._redis.incr(f"{self._prefix}rules:{org_id}"))
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -102,7 +102,7 @@ def reprice(body: RepriceIn, caller: AdminCaller, session: SessionDep, context: 
         body.model or "*",
         {**body.model_dump(mode="json", by_alias=True), **result.model_dump()},
     )
-    context.budgets.reload(caller.org_id, rebuild=True)  # spend counters follow the new costs
+    context.budgets.changed(caller.org_id, rebuild=True)  # spend counters follow the new costs
     return result
 
 

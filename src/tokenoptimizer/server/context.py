@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 
 from tokenoptimizer.accounts.models import Organization
 from tokenoptimizer.accounts.service import KeyCache
+from tokenoptimizer.budgets.anomalies import AnomalyMonitor, AnomalyThresholds
 from tokenoptimizer.budgets.service import BudgetService
 from tokenoptimizer.budgets.state import BudgetState, MemoryState, RedisState
+from tokenoptimizer.budgets.wallets.service import WalletService
 from tokenoptimizer.db.base import Database
+from tokenoptimizer.notify.service import Notifier
 from tokenoptimizer.pricing_api.service import org_overrides
 from tokenoptimizer.server.settings import Settings
 from tokenoptimizer.usage.pipeline import IngestPipeline, OrgPricing
@@ -63,12 +66,39 @@ class AppContext:
             RedisState(settings.redis_url) if settings.redis_url else MemoryState()
         )
         self.budgets = BudgetService(self.db, self.store, self.budget_state)
+        self.notifier = Notifier(
+            self.db,
+            settings.resolved_secret_key,
+            attempts=settings.notify_attempts,
+            backoff=settings.notify_backoff_seconds,
+            timeout=settings.notify_timeout_seconds,
+        )
+        self.notifier.start()
+        self.budgets.alert_listeners.append(self.notifier.deliver)
         self.budgets.start()
+        self.wallets = WalletService(self.db, self.store, self.org_pricing)
+        self.wallets.start()
+        self.budgets.extra_guards.append(self.wallets.guard)
+        self.anomalies = AnomalyMonitor(
+            self.budgets,
+            AnomalyThresholds(
+                sensitivity=settings.anomaly_sensitivity,
+                spike_min_hour_usd=settings.spike_min_hour_usd,
+                spike_min_day_usd=settings.spike_min_day_usd,
+                error_min_requests=settings.error_rate_min_requests,
+                error_min_rate=settings.error_rate_min,
+            ),
+            interval=settings.anomaly_check_seconds,
+        )
+        self.anomalies.start()
 
     def close(self) -> None:
         """Release the event store and database connections."""
-        self.budgets.close()
+        self.anomalies.close()  # no new alerts…
+        self.budgets.close()  # …the queued ones are handed to the notifier…
+        self.notifier.close()  # …which sends them (for a few seconds at most)
         self.store.close()
+        self.wallets.close()  # after the store: debits of its last appends are written
         if isinstance(self.budget_state, RedisState):
             self.budget_state.close()
         self.db.dispose()
