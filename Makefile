@@ -36,7 +36,7 @@ lint: setup ## ruff, mypy (strict) and the import-linter contracts
 	$(BIN)/lint-imports
 
 .PHONY: test
-test: setup system-deps lint ui-test ui ## Everything CI runs: lint, UI unit tests, the whole suite (with the browser tests of the built UI) against real servers
+test: setup system-deps lint ui-test ui node-sdk-test ## Everything CI runs: lint, UI unit tests, the Node SDK's tests, the whole suite (with the browser tests of the built UI) against real servers
 	$(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: bench
@@ -64,6 +64,12 @@ ui: ## Build the web dashboard into src/tokenoptimizer/server/static/ (needs Nod
 .PHONY: ui-test
 ui-test: $(NODE_MODULES) ## Type-check the dashboard and run its unit tests (vitest)
 	cd frontend && npm run typecheck && npm test
+
+.PHONY: node-sdk-test
+node-sdk-test: setup ## Build the Node SDK (sdks/node) and run its tests against a live server (needs npm)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd sdks/node && npm ci --no-audit --no-fund && npm run build && npm test; \
+	else echo "npm not found: skipping the Node SDK tests (install Node.js 20 to run them)"; fi
 
 .PHONY: format
 format: setup ## Format and auto-fix the code

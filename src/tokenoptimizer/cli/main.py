@@ -5,6 +5,9 @@ Every command reads the same `TOKENOPTIMIZER_*` settings as the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,6 +21,8 @@ from tokenoptimizer.server.settings import Settings
 if TYPE_CHECKING:
     from tokenoptimizer.db.base import Database
     from tokenoptimizer.server.context import AppContext
+    from tokenoptimizer.usage.import_rows import RejectedRow, RowReader
+    from tokenoptimizer.usage.importer import ImportReport
 
 app = typer.Typer(
     help="TokenOptimizer: know, control and cut what your LLM calls cost.", no_args_is_help=True
@@ -139,6 +144,230 @@ def demo(
     finally:
         context.close()
     err.print(f"Stored {stored:,} events. Demo login: {login.email} / {login.password}")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or JSONL file (.csv, .jsonl, .ndjson; gzipped too).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN, repeatable (e.g. --map input_tokens=prompt_tokens)."),
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Provider of rows without one.")] = None,
+    project: Annotated[
+        str | None, typer.Option(help="Project to import into (created when new); without --url only.")
+    ] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation name (default: the only one).")] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from the file name).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and price every row; store nothing.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write every rejected row (line, field, message) to this CSV file.")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOKENOPTIMIZER_BASE_URL", help="A running server: send the file through its API."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="TOKENOPTIMIZER_API_KEY", help="Ingest API key for --url.")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows stored per batch.")] = 5_000,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import usage from a CSV or JSONL file; re-running it never counts a row twice.
+
+    With --url (or TOKENOPTIMIZER_BASE_URL) the file goes through a running server's API, in parts;
+    without it, straight into the data directory (which a running server holds: then use --url).
+    Exit code 0: every row imported; 2: some rows rejected (listed); 1: nothing done.
+    """
+    import csv
+
+    from rich.progress import DownloadColumn
+
+    from tokenoptimizer.usage.import_rows import (
+        FileLines,
+        ImportOptions,
+        MappingError,
+        RowReader,
+        format_named,
+        format_of,
+        parse_mapping,
+    )
+
+    fmt = format_named(format_) if format_ else format_of(file.name)
+    if fmt is None:
+        raise _fail("cannot tell the file's format: give --format csv or --format jsonl")
+    if url and (project or org):
+        raise _fail("with --url the API key decides the organisation and project: drop --project/--org")
+    if url and not api_key:
+        raise _fail("--url needs an ingest API key: --api-key or TOKENOPTIMIZER_API_KEY")
+    if not url and not project:
+        raise _fail("give --project NAME to import into the data directory (or --url to use a server)")
+    try:
+        options = ImportOptions(format=fmt, mapping=parse_mapping(map_ or []), provider=provider)
+    except MappingError as exc:
+        raise _fail(str(exc)) from exc
+
+    with ExitStack() as stack:
+        run = _import_target(stack, url, api_key, project, org, dry_run, chunk_size)
+        rejects_file = (
+            stack.enter_context(rejects.open("w", newline="", encoding="utf-8")) if rejects else None
+        )
+        writer = csv.writer(rejects_file) if rejects_file else None
+        if writer is not None:
+            writer.writerow(["line", "field", "message"])
+
+        def write_rejects(rows: Sequence[RejectedRow]) -> None:
+            if writer is not None:
+                writer.writerows([row.line, row.field or "", row.message] for row in rows)
+
+        try:
+            lines = stack.enter_context(FileLines(file))
+            progress = stack.enter_context(
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                )
+            )
+            task = progress.add_task("Checking" if dry_run else "Importing", total=lines.size)
+            report = run(
+                RowReader(lines, options),
+                write_rejects,
+                lambda: progress.update(task, completed=lines.position),
+            )
+            progress.update(task, completed=lines.size)
+        except MappingError as exc:
+            raise _fail(str(exc)) from exc
+    _print_import_report(report, json_output, rejects)
+    if report.rejected_count:
+        raise typer.Exit(code=2)
+
+
+ImportRun = Callable[
+    ["RowReader", Callable[[Sequence["RejectedRow"]], None], Callable[[], None]], "ImportReport"
+]
+
+
+def _import_target(
+    stack: ExitStack,
+    url: str | None,
+    api_key: str | None,
+    project: str | None,
+    org: str | None,
+    dry_run: bool,
+    chunk_size: int,
+) -> ImportRun:
+    """How rows will be imported: through a server, or into the data directory (opened now)."""
+    if url:
+        from tokenoptimizer.usage.import_client import ImportClientError, check_server, send_rows
+
+        try:
+            check_server(url, api_key or "")
+        except ImportClientError as exc:
+            raise _fail(str(exc)) from exc
+
+        def through_server(
+            reader: RowReader, on_reject: Callable[..., None], on_chunk: Callable[[], None]
+        ) -> ImportReport:
+            try:
+                return send_rows(
+                    url,
+                    api_key or "",
+                    reader,
+                    dry_run=dry_run,
+                    chunk_rows=chunk_size,
+                    on_reject=on_reject,
+                    on_chunk=on_chunk,
+                )
+            except ImportClientError as exc:
+                raise _fail(str(exc)) from exc
+
+        return through_server
+
+    from tokenoptimizer.accounts import service
+    from tokenoptimizer.db import migrate
+    from tokenoptimizer.server.context import AppContext
+    from tokenoptimizer.usage.importer import import_rows_sync
+    from tokenoptimizer.usage.pipeline import Attribution
+    from tokenoptimizer.usage.stores import EventStoreError
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    try:
+        context = AppContext(settings)
+    except EventStoreError as exc:
+        raise _fail(
+            f"{exc} To import while it runs: tokenoptimizer import FILE --url http://HOST:PORT "
+            "--api-key tko_… (or set TOKENOPTIMIZER_BASE_URL and TOKENOPTIMIZER_API_KEY)."
+        ) from exc
+    stack.callback(context.close)
+    try:
+        with context.db.session() as session:
+            organisation = service.resolve_organization(session, org)
+            target = service.get_or_create_project(session, organisation.id, project or "")
+            attribution = Attribution(org_id=organisation.id, project_id=target.id)
+    except service.AccountError as exc:
+        raise _fail(str(exc)) from exc
+
+    def into_data_directory(
+        reader: RowReader, on_reject: Callable[..., None], on_chunk: Callable[[], None]
+    ) -> ImportReport:
+        return import_rows_sync(
+            context.pipeline,
+            attribution,
+            reader,
+            dry_run=dry_run,
+            chunk_rows=chunk_size,
+            on_reject=on_reject,
+            on_chunk=on_chunk,
+        )
+
+    return into_data_directory
+
+
+def _print_import_report(report: ImportReport, json_output: bool, rejects: Path | None) -> None:
+    if json_output:
+        print(report.model_dump_json(indent=2))
+        return
+    if report.dry_run:
+        out.print(
+            f"Dry run: {report.rows:,} rows read, {report.accepted:,} valid, "
+            f"{report.rejected_count:,} rejected; nothing stored. "
+            f"Cost of the valid rows: ${report.cost_usd or 0:,.6f}."
+        )
+    else:
+        out.print(
+            f"{report.rows:,} rows read: {report.accepted:,} stored, {report.duplicates:,} already "
+            f"stored (duplicates), {report.rejected_count:,} rejected."
+        )
+    if report.unpriced_models:
+        out.print(f"[yellow]No price for:[/yellow] {', '.join(report.unpriced_models)} (priced 0, flagged).")
+    if report.ignored_columns:
+        out.print(f"Columns not imported: {', '.join(report.ignored_columns)}")
+    if report.rejected:
+        table = Table("line", "field", "reason", title="Rejected rows")
+        for row in report.rejected[:20]:
+            table.add_row(str(row.line), row.field or "(row)", row.message)
+        out.print(table)
+        if report.rejected_count > 20:
+            where = f" (all of them are in {rejects})" if rejects else " (--rejects FILE writes them all)"
+            out.print(f"… and {report.rejected_count - 20:,} more{where}.")
 
 
 @db_app.command("upgrade")
