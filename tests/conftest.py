@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+from tests.fake_upstream import FakeUpstream
 from tests.servers import postgres_server
 from tokenoptimizer.accounts import service
 from tokenoptimizer.accounts.models import Role
@@ -129,3 +130,10 @@ def tenant(context: AppContext) -> Tenant:
 @pytest.fixture
 def other_tenant(context: AppContext) -> Tenant:
     return make_tenant(context, "Globex")
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeUpstream]:
+    """A fake OpenAI/Anthropic provider: a real HTTP server on loopback (see tests/fake_upstream.py)."""
+    with FakeUpstream() as upstream:
+        yield upstream
