@@ -1,3 +1,5 @@
+import gzip
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -181,3 +183,19 @@ async def test_event_without_id_or_time_gets_them(client: httpx.AsyncClient, ten
     assert len(page["items"]) == 1
     stored_ts = datetime.fromisoformat(page["items"][0]["ts"])
     assert abs((stored_ts - before).total_seconds()) < 5
+
+
+async def test_gzip_bodies_are_accepted_and_bad_encodings_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    events = {
+        "events": [{"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 2}]
+    }
+    body = gzip.compress(json.dumps(events).encode())
+    headers = {**tenant.headers(), "content-type": "application/json", "content-encoding": "gzip"}
+    response = await client.post("/api/v1/events", content=body, headers=headers)
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    truncated = await client.post("/api/v1/events", content=body[:-8], headers=headers)
+    assert truncated.status_code == 400
+    brotli = await client.post("/api/v1/events", content=body, headers={**headers, "content-encoding": "br"})
+    assert brotli.status_code == 415

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.deps import caller_from_key, key_from_headers
+from tokenoptimizer.usage.request_body import INGEST_MAX_BYTES, decode_content
 from tokenoptimizer.usage.routes import accept_events
 
 INGEST_PATH = "/api/v1/events"
@@ -52,6 +53,7 @@ class IngestFastPath:
             )
         body = await _read_body(receive)
         try:
+            body = decode_content(body, headers.get("content-encoding", ""), INGEST_MAX_BYTES)
             if self.context.key_cache.get(secret) is None:
                 # Rare (once per key every few seconds): ask the database off the event loop.
                 caller = await anyio.to_thread.run_sync(caller_from_key, self.context, secret)

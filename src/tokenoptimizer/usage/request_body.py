@@ -12,6 +12,8 @@ import zlib
 from fastapi import HTTPException, Request, status
 
 MIB = 1024 * 1024
+INGEST_MAX_BYTES = 256 * MIB
+"""Largest decompressed body of `POST /api/v1/events` (10,000 events fit many times over)."""
 
 
 def _too_large(limit: int, advice: str) -> HTTPException:
@@ -39,7 +41,16 @@ async def read_body(request: Request, limit: int, *, advice: str = "") -> bytes:
             raise _too_large(limit, advice)
         chunks.append(chunk)
     body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    return decode_content(body, request.headers.get("content-encoding", ""), limit, advice=advice)
+
+
+def decode_content(body: bytes, encoding: str, limit: int, *, advice: str = "") -> bytes:
+    """A body decompressed by its `Content-Encoding` (gzip, deflate or none), at most `limit` bytes.
+
+    Raises:
+        HTTPException: 413 past the limit, 415 for another encoding, 400 if it does not decompress.
+    """
+    encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
     if encoding == "gzip":

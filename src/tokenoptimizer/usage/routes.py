@@ -19,6 +19,7 @@ from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.deps import Caller, ContextDep, IngestCaller, ReadCaller, SessionDep
 from tokenoptimizer.usage.pipeline import Attribution, IngestError
 from tokenoptimizer.usage.queries import CursorError, EventFilter, get_event, list_events
+from tokenoptimizer.usage.request_body import INGEST_MAX_BYTES, decode_content
 from tokenoptimizer.usage.schemas import EventBatchIn, EventIn, EventPage, EventPublic, IngestResult
 from tokenoptimizer.usage.wire import WireBatch, WireEvent, batch_decoder
 
@@ -113,7 +114,8 @@ async def ingest_events(request: Request, caller: IngestCaller, context: Context
     key. Re-sending an `event_id` never double-counts: it is reported under `duplicates`.
     If any event is invalid, none is stored and each problem is named by index and field.
     """
-    return await accept_events(context, caller, await request.body())
+    body = decode_content(await request.body(), request.headers.get("content-encoding", ""), INGEST_MAX_BYTES)
+    return await accept_events(context, caller, body)
 
 
 async def accept_events(context: AppContext, caller: Caller, raw: bytes) -> IngestResult:
