@@ -105,6 +105,17 @@ async def test_release_commit_by_event_id_expiry_and_scope(
     await spend(client, tenant, event)
     status = (await client.get(status_url, headers=tenant.headers())).json()
     assert (status["spent"], status["reserved"]) == (pytest.approx(2), 0)
+    # Committed after its event was already stored: released at once.
+    early = dollars(1, feature="search")
+    await spend(client, tenant, early)
+    late = await client.post("/api/v1/reservations", json=search, headers=tenant.headers())
+    await client.post(
+        f"/api/v1/reservations/{late.json()['reservation_id']}/commit",
+        json={"event_id": early["event_id"]},
+        headers=tenant.headers(),
+    )
+    status = (await client.get(status_url, headers=tenant.headers())).json()
+    assert (status["spent"], status["reserved"]) == (pytest.approx(3), 0)
     # An unused reservation expires.
     short = await client.post(
         "/api/v1/reservations", json={**search, "ttl_seconds": 0.2}, headers=tenant.headers()

@@ -456,8 +456,25 @@ class BudgetService:
         return self.state.release(_internal(org_id, reservation_id))
 
     def await_event(self, org_id: str, reservation_id: str, event_id: str) -> bool:
-        """Keep a reservation until the organisation's event `event_id` is stored, then release it."""
-        return self.state.await_event(_internal(org_id, reservation_id), _internal(org_id, event_id))
+        """Keep a reservation until the organisation's event `event_id` is stored, then release it.
+
+        The wait is registered before looking in the store, so an event stored at any moment
+        (before, during or after this call) releases the reservation exactly once.
+        """
+        if not self.state.await_event(_internal(org_id, reservation_id), _internal(org_id, event_id)):
+            return False
+        try:
+            stored = self.store.fetch(
+                "SELECT 1 FROM events WHERE org_id = ? AND event_id = TRY_CAST(? AS UUID) LIMIT 1",
+                [org_id, event_id],
+            )
+        except Exception:  # the listener still releases it when the event arrives
+            log.exception("could not look for event %s", event_id)
+            return True
+        if stored:
+            for awaited in self.state.pop_awaited([_internal(org_id, event_id)]):
+                self.state.release(awaited)
+        return True
 
     # -- status ----------------------------------------------------------------------------------
 
