@@ -44,6 +44,8 @@ bench: setup ## Run the benchmarks (see bench/README.md; installs wrk, the load 
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk) || sudo apt-get install -y -q wrk
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/estimate.py
+	$(BIN)/python bench/budgets.py
+	$(BIN)/python -m bench.sdk
 
 UI_STAMP := src/tokenoptimizer/server/static/index.html
 UI_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
