@@ -75,6 +75,7 @@ async def test_checkout_creates_a_session_on_stripe(
     client: httpx.AsyncClient, admin: dict[str, str], tenant: Tenant, fake_stripe: FakeStripe
 ) -> None:
     wallet = await create_wallet(client, admin, name="Acme credits")
+    assert (await client.get("/api/v1/wallets", headers=admin)).json()["stripe_checkout"] is True
     body = {
         "amount": 12.5,
         "success_url": "https://app.example/paid",

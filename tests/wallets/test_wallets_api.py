@@ -247,6 +247,7 @@ async def test_checkout_and_webhook_without_stripe_settings_answer_503(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     wallet = await create_wallet(client, admin)
+    assert (await client.get("/api/v1/wallets", headers=admin)).json()["stripe_checkout"] is False
     body = {"amount": 10, "success_url": "https://app.example/ok", "cancel_url": "https://app.example/no"}
     response = await client.post(f"/api/v1/wallets/{wallet['id']}/checkout", json=body, headers=admin)
     assert response.status_code == 503 and "TOKENOPTIMIZER_STRIPE_SECRET_KEY" in response.json()["detail"]

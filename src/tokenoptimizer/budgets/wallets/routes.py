@@ -97,12 +97,16 @@ def _wallet(session: Session, caller: Caller, wallet_id: str) -> Wallet:
 
 
 @router.get("/wallets", response_model=WalletList)
-def list_wallets(caller: ReadCaller, session: SessionDep) -> WalletList:
-    """The organisation's wallets with their balances."""
+def list_wallets(caller: ReadCaller, session: SessionDep, context: ContextDep) -> WalletList:
+    """The organisation's wallets with their balances, and whether Stripe Checkout is available."""
     wallets = session.scalars(
         select(Wallet).where(Wallet.org_id == caller.org_id).order_by(Wallet.created_at, Wallet.id)
     )
-    return WalletList(wallets=[_public(w) for w in wallets])
+    settings = context.settings
+    return WalletList(
+        wallets=[_public(w) for w in wallets],
+        stripe_checkout=bool(settings.stripe_secret_key and settings.stripe_webhook_secret),
+    )
 
 
 @router.post("/wallets", status_code=status.HTTP_201_CREATED, response_model=WalletPublic)

@@ -115,6 +115,8 @@ class WalletList(BaseModel):
     """An organisation's wallets."""
 
     wallets: list[WalletPublic]
+    stripe_checkout: bool = False
+    """Whether credits can be bought with Stripe Checkout (the server has Stripe settings)."""
 
 
 class MovementIn(BaseModel):
