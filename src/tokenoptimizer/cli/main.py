@@ -5,6 +5,7 @@ Every command reads the same `TOKENOPTIMIZER_*` settings as the server.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -97,6 +98,10 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(f"TokenOptimizer {__version__} on http://{bind_host}:{bind_port}  (API docs: /docs)")
+    # Everything loaded so far (catalogue, tokenizers, models) lives as long as the process: keep
+    # it out of the collector, whose full passes over it paused requests for 120-275 ms.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(application, host=bind_host, port=bind_port, log_level="info", access_log=False)
 
 

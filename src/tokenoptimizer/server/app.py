@@ -16,6 +16,7 @@ from tokenoptimizer.analytics.routes import router as analytics_api
 from tokenoptimizer.budgets.routes import router as budgets_router
 from tokenoptimizer.budgets.wallets.routes import router as wallets_router
 from tokenoptimizer.db import migrate
+from tokenoptimizer.gateway.proxy import GatewayFastPath
 from tokenoptimizer.gateway.routes import router as gateway_router
 from tokenoptimizer.notify.routes import router as notify_router
 from tokenoptimizer.pricing_api.routes import router as pricing_router
@@ -73,6 +74,7 @@ def create_app(
     ):
         app.include_router(router)
     app.add_middleware(IngestFastPath, context=context)
+    app.add_middleware(GatewayFastPath, context=context)
     _document_ingest_body(app)
     if serve_ui:
         mount_ui(app)

@@ -12,6 +12,7 @@ from tokenoptimizer.budgets.service import BudgetService
 from tokenoptimizer.budgets.state import BudgetState, MemoryState, RedisState
 from tokenoptimizer.budgets.wallets.service import WalletService
 from tokenoptimizer.db.base import Database
+from tokenoptimizer.gateway.runtime import Gateway
 from tokenoptimizer.notify.service import Notifier
 from tokenoptimizer.pricing_api.service import org_overrides
 from tokenoptimizer.server.settings import Settings
@@ -62,6 +63,7 @@ class AppContext:
         self.org_pricing = OrgPricingCache(self.db)
         self.pipeline = IngestPipeline(self.store, self.org_pricing)
         self.key_cache = KeyCache(settings.api_key_cache_seconds)
+        self.gateway = Gateway(settings, self.db, self.pipeline)
         self.budget_state: BudgetState = (
             RedisState(settings.redis_url) if settings.redis_url else MemoryState()
         )
@@ -94,6 +96,7 @@ class AppContext:
 
     def close(self) -> None:
         """Release the event store and database connections."""
+        self.gateway.close()
         self.anomalies.close()  # no new alerts…
         self.budgets.close()  # …the queued ones are handed to the notifier…
         self.notifier.close()  # …which sends them (for a few seconds at most)

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     """How long an organisation's upstreams and routing rules are used without reading them again.
     Changes through the API take effect at once in this process; in others after at most this."""
 
+    gateway_record_interval_seconds: float = 0.5
+    """How long the gateway gathers calls' events before storing them together (each store append
+    is a commit whose cost does not depend on its size). Budget reservations are held until then."""
+
     # -- alerts and notifications (docs/alerts.md) ---------------------------------------------
 
     notify_attempts: int = Field(default=4, ge=1, le=20)
@@ -154,6 +158,16 @@ class Settings(BaseSettings):
 
     stripe_api_base: str = "https://api.stripe.com"
     """Stripe's API address (change only for a Stripe mock in tests)."""
+
+    # -- event store engine (docs/analytics.md, docs/deployment.md) ----------------------------
+
+    duckdb_memory_limit: str = "1GB"
+    """Most memory DuckDB (the default event store) may take for its buffers and queries (`1GB`,
+    `4GB`…); DuckDB's own default is 80 % of the machine's RAM. Dashboards read the rollups and
+    need little; raise it for large ad-hoc queries over the events."""
+
+    duckdb_threads: int | None = Field(default=None, ge=1)
+    """Worker threads DuckDB may use for one query (default: one per core)."""
 
     @field_validator("data_dir")
     @classmethod
