@@ -67,6 +67,11 @@ ui: ## Build the web dashboard into src/tokenoptimizer/server/static/ (needs Nod
 ui-test: $(NODE_MODULES) ## Type-check the dashboard and run its unit tests (vitest)
 	cd frontend && npm run typecheck && npm test
 
+.PHONY: openapi
+openapi: setup $(NODE_MODULES) ## Regenerate frontend/openapi.json and the UI's API types (frontend/src/api/schema.d.ts) from the routes
+	$(BIN)/python scripts/export_openapi.py
+	cd frontend && npm run gen:api
+
 .PHONY: node-sdk-test
 node-sdk-test: setup ## Build the Node SDK (sdks/node) and run its tests against a live server (needs npm)
 	@if command -v npm >/dev/null 2>&1; then \

@@ -184,7 +184,7 @@ def test_login_then_overview_shows_the_seeded_totals(
     expect(card_value(page, "Requests")).to_have_text(str(len(SEEDS)))
     expect(card_value(page, "Error rate")).to_have_text("20%")  # 1 error in 5
     expect(page.get_by_text("Last 30 days · all projects · UTC · USD")).to_be_visible()
-    expect(page.locator(".recharts-surface").first).to_be_visible()
+    expect(page.locator('[aria-labelledby="trend-title"][data-ready="true"] svg')).to_be_visible()
     assert_accessible(page, "overview")
 
 
@@ -300,7 +300,7 @@ def test_screenshots_at_desktop_and_phone_widths(page: Page, seeded: Seeded) -> 
 
         page.goto(f"{server.url}/")
         expect(card_value(page, "Spend")).to_have_text(usd(TOTAL_SPEND))
-        expect(page.locator(".recharts-surface").first).to_be_visible()
+        expect(page.locator('[aria-labelledby="trend-title"][data-ready="true"] svg')).to_be_visible()
         page.screenshot(path=SCREENSHOTS / f"overview-{name}.png", full_page=True)
 
         page.goto(f"{server.url}/logs")

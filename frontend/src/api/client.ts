@@ -1,383 +1,351 @@
 /**
  * A thin typed client of the TokenOptimizer REST API.
  *
- * The types mirror the server's Pydantic schemas (each capability's `schemas.py`) by hand for now; they are meant
- * to be generated from `/openapi.json` later (see frontend/README.md). Requests go to the same
- * origin with the session cookie; errors become `ApiError` with the status and FastAPI's detail.
+ * Request and response shapes come from `schema.d.ts`, generated from the server's OpenAPI schema
+ * (`make openapi`: scripts/export_openapi.py writes `frontend/openapi.json`, `npm run gen:api`
+ * turns it into types), so they cannot drift from the routes. Channels, wallets and the gateway
+ * are still typed by hand below. Requests go to the same origin with the session cookie; errors
+ * become `ApiError` with the status and FastAPI's detail.
  */
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+
+/**
+ * A response shape of the API, by its schema name. Fields with a default are optional in the
+ * schema (it describes what is accepted too), though the server always sends them.
+ */
+type Out<Name extends keyof Schemas> = Schemas[Name];
+/** A request body of the API, by its schema name (fields with defaults may be left out). */
+type In<Name extends keyof Schemas> = Schemas[Name];
+/** The query parameters of a GET endpoint. */
+type QueryOf<Path extends keyof paths> = paths[Path] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
 
 // ---- accounts -------------------------------------------------------------------------------
 
-export interface UserPublic {
-  id: string;
-  email: string;
-  name: string;
-}
-
-export interface OrganizationPublic {
-  id: string;
-  name: string;
-  timezone: string;
-  currency: string;
-  markup_percent: number;
-  fee_percents: number[];
-  fixed_fx_rate: number | null;
-  electricity_zone: string | null;
-  m2_per_kg_co2e: number;
-}
-
-export interface MePublic {
-  user: UserPublic;
-  organization: OrganizationPublic;
-  role: string;
-}
-
-export interface LoginIn {
-  email: string;
-  password: string;
-}
-
-export interface SignupIn {
-  email: string;
-  password: string;
-  name?: string;
-  organization?: string;
-}
-
-export interface ProjectPublic {
-  id: string;
-  name: string;
-  created_at: string;
-}
-
-export interface OrganizationUpdate {
-  name?: string;
-  timezone?: string;
-  currency?: string;
-  markup_percent?: number;
-  fee_percents?: number[];
-  fixed_fx_rate?: number | null;
-  electricity_zone?: string | null;
-  m2_per_kg_co2e?: number;
-}
-
-export type Scope = "ingest" | "read" | "admin";
-
-export interface ApiKeyPublic {
-  id: string;
-  name: string;
-  prefix: string;
-  project_id: string;
-  project: string;
-  scopes: string[];
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-export interface ApiKeyCreate {
-  project: string;
-  name?: string;
-  scopes: Scope[];
-}
-
+export type UserPublic = Out<"UserPublic">;
+export type OrganizationPublic = Out<"OrganizationPublic">;
+export type MePublic = Out<"MePublic">;
+export type LoginIn = In<"LoginIn">;
+export type SignupIn = In<"SignupIn">;
+export type ProjectPublic = Out<"ProjectPublic">;
+export type OrganizationUpdate = In<"OrganizationUpdate">;
+export type Scope = NonNullable<In<"ApiKeyCreate">["scopes"]>[number];
+export type ApiKeyPublic = Out<"ApiKeyPublic">;
+export type ApiKeyCreate = In<"ApiKeyCreate">;
 /** A new key: the only answer that carries the secret. */
-export interface ApiKeyCreated extends ApiKeyPublic {
-  key: string;
+export type ApiKeyCreated = Out<"ApiKeyCreated">;
+/** `user` is null when nobody is logged in (the endpoint never answers 401). */
+export type SessionPublic = Out<"SessionPublic">;
+
+// ---- budgets and alerts ---------------------------------------------------------------------
+
+export const BUDGET_DIMENSIONS = ["project", "team", "user", "end_user", "api_key", "feature", "model"] as const;
+export type BudgetDimension = (typeof BUDGET_DIMENSIONS)[number];
+export const BUDGET_PERIODS = ["day", "week", "month", "quarter", "total"] as const satisfies readonly Schemas["Period"][];
+export type BudgetPeriod = Schemas["Period"];
+export type BudgetAction = NonNullable<In<"BudgetIn">["action"]>;
+
+export type BudgetIn = In<"BudgetIn">;
+export type BudgetPatch = In<"BudgetPatch">;
+/** `percent` is spend as a percentage of the limit: 85 = 85 %. */
+export type BudgetStatus = Out<"BudgetStatus">;
+export type BudgetPublic = Out<"BudgetPublic">;
+export type BudgetList = Out<"BudgetList">;
+
+export type AlertKind = "budget_threshold" | "spend_spike" | "error_rate";
+export type AlertSeverity = "info" | "warning" | "critical";
+export type AlertPublic = Out<"AlertPublic">;
+export type AlertPage = Out<"AlertPage">;
+export type AlertQuery = Omit<QueryOf<"/api/v1/alerts">, "cursor"> & { cursor?: string | null };
+
+// ---- notification channels ------------------------------------------------------------------
+
+export type ChannelKind = "webhook" | "slack" | "email";
+export const ALERT_KINDS = ["budget_threshold", "spend_spike", "error_rate"] as const;
+
+export interface WebhookConfig {
+  url: string;
+  /** Write-only (at least 16 characters); read back masked. */
+  signing_secret: string;
 }
 
-// ---- pricing --------------------------------------------------------------------------------
+export interface SlackConfig {
+  /** A credential: read back masked. */
+  webhook_url: string;
+}
 
-export type OverrideKind = "custom_model" | "discount";
+export interface EmailConfig {
+  host: string;
+  port?: number;
+  username?: string | null;
+  password?: string | null;
+  from_address: string;
+  to: string[];
+  use_starttls?: boolean;
+  use_ssl?: boolean;
+}
 
-export interface PriceOverrideIn {
-  kind: OverrideKind;
-  model_pattern: string;
-  provider?: string | null;
-  input_per_mtok?: number | null;
-  cache_read_per_mtok?: number | null;
-  cache_write_per_mtok?: number | null;
-  output_per_mtok?: number | null;
-  reasoning_per_mtok?: number | null;
-  discount_percent?: number | null;
-  effective_from?: string | null;
-  effective_to?: string | null;
+interface ChannelBaseIn {
+  name: string;
+  alert_kinds?: string[];
+  enabled?: boolean;
+}
+
+export type ChannelIn =
+  | (ChannelBaseIn & { kind: "webhook"; config: WebhookConfig })
+  | (ChannelBaseIn & { kind: "slack"; config: SlackConfig })
+  | (ChannelBaseIn & { kind: "email"; config: EmailConfig });
+
+/** `config` is merged into the stored one; secrets left out (or sent back masked) are kept. */
+export interface ChannelPatch {
+  name?: string;
+  config?: Record<string, unknown>;
+  alert_kinds?: string[];
+  enabled?: boolean;
+}
+
+export interface ChannelPublic {
+  id: string;
+  name: string;
+  kind: ChannelKind;
+  /** As stored, secrets masked ("…" and their last characters). */
+  config: Record<string, unknown>;
+  alert_kinds: string[];
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChannelList {
+  channels: ChannelPublic[];
+}
+
+export interface DeliveryPublic {
+  id: string;
+  channel_id: string;
+  /** null for a test message. */
+  alert_id: string | null;
+  alert_kind: string;
+  alert_title: string;
+  attempt: number;
+  status: "ok" | "failed";
+  will_retry: boolean;
+  response_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: string;
+}
+
+export interface DeliveryPage {
+  deliveries: DeliveryPublic[];
+  next_cursor: string | null;
+}
+
+// ---- wallets --------------------------------------------------------------------------------
+
+export type WalletOwnerKind = "org" | "team" | "user" | "end_user";
+export type RefillInterval = "day" | "week" | "month";
+export type LedgerKind = "top_up" | "spend" | "refund" | "adjustment" | "auto_refill";
+
+export interface WalletIn {
+  name: string;
+  owner_kind: WalletOwnerKind;
+  owner_value?: string | null;
+  initial_balance?: number;
+  block_when_empty?: boolean;
+  auto_refill_amount?: number | null;
+  auto_refill_threshold?: number | null;
+  auto_refill_interval?: RefillInterval | null;
+  auto_refill_max_per_month?: number;
+}
+
+/** Only the fields given change; null turns an auto-refill setting off. */
+export interface WalletPatch {
+  name?: string;
+  block_when_empty?: boolean;
+  auto_refill_amount?: number | null;
+  auto_refill_threshold?: number | null;
+  auto_refill_interval?: RefillInterval | null;
+  auto_refill_max_per_month?: number;
+}
+
+export interface WalletPublic {
+  id: string;
+  name: string;
+  owner_kind: WalletOwnerKind;
+  owner_value: string | null;
+  currency: string;
+  balance: number;
+  block_when_empty: boolean;
+  auto_refill_amount: number | null;
+  auto_refill_threshold: number | null;
+  auto_refill_interval: RefillInterval | null;
+  auto_refill_max_per_month: number;
+  refills_this_month: number;
+  next_refill_at: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WalletList {
+  wallets: WalletPublic[];
+  /** Whether "Buy credits" (Stripe Checkout) can be offered; absent: not offered. */
+  stripe_checkout?: boolean;
+}
+
+export interface MovementIn {
+  amount: number;
+  idempotency_key: string;
   note?: string;
 }
 
-export interface PriceOverridePublic extends PriceOverrideIn {
+export interface LedgerEntry {
   id: string;
-  provider: string | null;
+  seq: number;
+  kind: LedgerKind;
+  amount: number;
+  balance_after: number;
+  reference: string;
+  actor: string;
+  note: string;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface MovementResult {
+  entries: LedgerEntry[];
+  balance: number;
+  duplicate: boolean;
+}
+
+export interface LedgerPage {
+  entries: LedgerEntry[];
+  balance: number;
+  next_cursor: string | null;
+}
+
+export interface CheckoutIn {
+  amount: number;
+  success_url: string;
+  cancel_url: string;
+}
+
+export interface CheckoutPublic {
+  session_id: string;
+  url: string;
+}
+
+// ---- gateway --------------------------------------------------------------------------------
+
+export type UpstreamApi = "openai" | "anthropic";
+export type AuthStyle = "bearer" | "api-key" | "x-api-key";
+
+export interface UpstreamIn {
+  name: string;
+  api: UpstreamApi;
+  base_url: string;
+  provider?: string | null;
+  /** Write-only: sent to set or replace the stored key, never read back. */
+  api_key?: string | null;
+  auth_style?: AuthStyle | null;
+  allowed_models?: string[];
+  project_id?: string | null;
+  enabled?: boolean;
+}
+
+export type UpstreamUpdate = Partial<UpstreamIn>;
+
+export interface UpstreamPublic {
+  id: string;
+  name: string;
+  api: UpstreamApi;
+  provider: string;
+  base_url: string;
+  has_api_key: boolean;
+  /** The stored key's last four characters, e.g. "…a1b2". */
+  api_key_hint: string | null;
+  auth_style: AuthStyle;
+  allowed_models: string[];
+  project_id: string | null;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoutingRuleIn {
+  model_pattern: string;
+  target_model?: string | null;
+  upstream_id?: string | null;
+  fallback_upstream_id?: string | null;
+  fallback_model?: string | null;
+  project_id?: string | null;
+  feature?: string | null;
+  priority?: number;
+  enabled?: boolean;
+  note?: string;
+}
+
+export type RoutingRuleUpdate = Partial<RoutingRuleIn>;
+
+export interface RoutingRulePublic {
+  id: string;
+  model_pattern: string;
+  target_model: string | null;
+  upstream_id: string | null;
+  fallback_upstream_id: string | null;
+  fallback_model: string | null;
+  project_id: string | null;
+  feature: string | null;
+  priority: number;
+  enabled: boolean;
   note: string;
   created_at: string;
   updated_at: string;
 }
 
-export interface RepriceIn {
-  from: string;
-  to: string;
-  model?: string | null;
-}
+// ---- pricing --------------------------------------------------------------------------------
 
-export interface RepriceResult {
-  events: number;
-  changed: number;
-  cost_before_usd: number;
-  cost_after_usd: number;
-  delta_usd: number;
-}
-
-
-export interface UnpricedModel {
-  provider: string;
-  model: string;
-  events: number;
-  first_seen: string;
-  last_seen: string;
-}
+export type OverrideKind = In<"PriceOverrideIn">["kind"];
+export type PriceOverrideIn = In<"PriceOverrideIn">;
+export type PriceOverridePublic = Out<"PriceOverridePublic">;
+export type RepriceIn = In<"RepriceIn">;
+export type RepriceResult = Out<"RepriceResult">;
+export type UnpricedModel = Out<"UnpricedModel">;
 
 // ---- events ---------------------------------------------------------------------------------
 
-export interface EventPublic {
-  event_id: string;
-  ts: string;
-  org_id: string;
-  project_id: string;
-  api_key_id: string | null;
-  provider: string;
-  model: string;
-  requested_model: string | null;
-  endpoint: string | null;
-  request_type: string;
-  status: string;
-  error_type: string | null;
-  user: string | null;
-  end_user: string | null;
-  team: string | null;
-  feature: string | null;
-  tags: Record<string, string>;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cache_write_1h_tokens: number;
-  reasoning_tokens: number;
-  latency_ms: number | null;
-  time_to_first_token_ms: number | null;
-  cost_usd: number;
-  cost_input_usd: number;
-  cost_cache_read_usd: number;
-  cost_cache_write_usd: number;
-  cost_output_usd: number;
-  cost_reasoning_usd: number;
-  billed_cost_usd: number;
-  currency: string;
-  fx_rate: number;
-  cost: number;
-  billed_cost: number;
-  reported_cost_usd: number | null;
-  price_source: string;
-  energy_kwh: number | null;
-  co2e_kg: number | null;
-  water_l: number | null;
-  prompt_hash: string | null;
-  trace_id: string | null;
-  source: string;
-  ingested_at: string;
-}
-
-export interface EventPage {
-  items: EventPublic[];
-  next_cursor: string | null;
-}
-
-export type EventSort = "ts" | "cost" | "latency" | "tokens";
-export type SortOrder = "asc" | "desc";
+export type EventPublic = Out<"EventPublic">;
+export type EventPage = Out<"EventPage">;
+export type EventSort = NonNullable<QueryOf<"/api/v1/events">["sort"]>;
+export type SortOrder = NonNullable<QueryOf<"/api/v1/events">["order"]>;
 
 // ---- analytics ------------------------------------------------------------------------------
 
-export interface Period {
-  from: string;
-  to: string;
-}
-
-export interface Money {
-  currency: string;
-  fx_rate: number;
-}
-
-export interface SummaryFigures {
-  requests: number;
-  errors: number;
-  error_rate: number | null;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-  cost: number;
-  billed_cost_usd: number;
-  billed_cost: number;
-  avg_cost_usd: number | null;
-  avg_cost: number | null;
-  latency_avg_ms: number | null;
-  latency_p95_ms: number | null;
-  period: Period;
-}
-
-export interface Summary extends SummaryFigures, Money {
-  timezone: string;
-  previous: SummaryFigures | null;
-  change: Record<string, number | null> | null;
-}
-
-export type TimeseriesMetric =
-  | "cost"
-  | "requests"
-  | "tokens"
-  | "input_tokens"
-  | "output_tokens"
-  | "errors"
-  | "error_rate"
-  | "latency_p50"
-  | "latency_p95"
-  | "latency_p99"
-  | "avg_cost";
-
-export type Interval = "hour" | "day" | "week" | "month";
-
-export interface Point {
-  start: string;
-  value: number | null;
-  value_usd?: number | null;
-}
-
-export interface Series {
-  key: string | null;
-  label?: string | null;
-  is_other: boolean;
-  points: Point[];
-}
-
-export interface Timeseries extends Money {
-  metric: string;
-  interval: string;
-  group_by: string | null;
-  timezone: string;
-  period: Period;
-  series: Series[];
-}
-
-export interface BreakdownFigures {
-  requests: number;
-  cost_usd: number;
-  cost: number;
-  input_tokens: number;
-  output_tokens: number;
-  tokens: number;
-  errors: number;
-  error_rate: number | null;
-}
-
-export interface BreakdownRow extends BreakdownFigures {
-  key: string | null;
-  label?: string | null;
-  share: number | null;
-  previous?: BreakdownFigures | null;
-  change?: number | null;
-}
-
-export interface Breakdown extends Money {
-  by: string;
-  sort: string;
-  period: Period;
-  rows: BreakdownRow[];
-}
-
-export interface PerformanceRow {
-  key: string | null;
-  label?: string | null;
-  requests: number;
-  errors: number;
-  success_rate: number | null;
-  latency_p50_ms: number | null;
-  latency_p90_ms: number | null;
-  latency_p95_ms: number | null;
-  latency_p99_ms: number | null;
-  ttft_p50_ms: number | null;
-  ttft_p95_ms: number | null;
-  error_types: Record<string, number>;
-}
-
-export interface ErrorCount {
-  error_type: string | null;
-  count: number;
-}
-
-export interface Performance {
-  by: string;
-  period: Period;
-  rows: PerformanceRow[];
-  error_types: ErrorCount[];
-}
-
-export type HeatmapMetric = "requests" | "cost";
-
-export interface HeatmapCell {
-  /** 1 = Monday … 7 = Sunday, in the organisation's time zone. */
-  weekday: number;
-  /** 0–23, local. */
-  hour: number;
-  value: number;
-}
-
-export interface Heatmap extends Money {
-  metric: string;
-  timezone: string;
-  period: Period;
-  cells: HeatmapCell[];
-}
-
-export interface ImpactRow {
-  key: string | null;
-  requests: number;
-  requests_with_impact: number;
-  energy_kwh: number;
-  co2e_kg: number;
-  water_l: number;
-  m2_restored: number;
-}
-
-export interface Impact {
-  by: string;
-  interval: string | null;
-  timezone: string;
-  period: Period;
-  m2_per_kg_co2e: number;
-  total: ImpactRow;
-  rows: ImpactRow[];
-}
-
-export interface PromptRow {
-  key: string;
-  feature: string | null;
-  model: string | null;
-  requests: number;
-  cost_usd: number;
-  cost: number;
-  cost_per_call_usd: number;
-  cost_per_call: number;
-  avg_input_tokens: number;
-  avg_output_tokens: number;
-  share: number | null;
-}
-
-export interface TopPrompts extends Money {
-  by: string;
-  period: Period;
-  rows: PromptRow[];
-}
+export type Period = Out<"PeriodPublic">;
+export type SummaryFigures = Out<"SummaryFigures">;
+export type Summary = Out<"Summary">;
+export type TimeseriesMetric = NonNullable<QueryOf<"/api/v1/usage/timeseries">["metric"]>;
+export type Interval = NonNullable<QueryOf<"/api/v1/usage/timeseries">["interval"]>;
+export type Point = Out<"Point">;
+export type Series = Out<"Series">;
+export type Timeseries = Out<"Timeseries">;
+export type BreakdownFigures = Out<"BreakdownFigures">;
+export type BreakdownRow = Out<"BreakdownRow">;
+export type Breakdown = Out<"Breakdown">;
+export type PerformanceRow = Out<"PerformanceRow">;
+export type ErrorCount = Out<"ErrorCount">;
+export type Performance = Out<"Performance">;
+export type HeatmapMetric = NonNullable<QueryOf<"/api/v1/usage/heatmap">["metric"]>;
+/** `weekday` 1 = Monday … 7 = Sunday and `hour` 0–23, in the organisation's time zone. */
+export type HeatmapCell = Out<"HeatmapCell">;
+export type Heatmap = Out<"Heatmap">;
+export type ImpactRow = Out<"ImpactRow">;
+export type Impact = Out<"Impact">;
+export type PromptRow = Out<"PromptRow">;
+export type TopPrompts = Out<"TopPrompts">;
+export type Forecast = Out<"Forecast">;
 
 // ---- transport ------------------------------------------------------------------------------
 
@@ -498,4 +466,43 @@ export const api = {
     request<Impact>("GET", `${V1}/usage/impact`, { query, signal }),
   topPrompts: (query: URLSearchParams, signal?: AbortSignal) =>
     request<TopPrompts>("GET", `${V1}/usage/top-prompts`, { query, signal }),
+  session: (signal?: AbortSignal) => request<SessionPublic>("GET", `${V1}/auth/session`, { signal }),
+  budgets: (signal?: AbortSignal) => request<BudgetList>("GET", `${V1}/budgets`, { signal }),
+  budget: (id: string, signal?: AbortSignal) => request<BudgetPublic>("GET", `${V1}/budgets/${encodeURIComponent(id)}`, { signal }),
+  createBudget: (body: BudgetIn) => request<BudgetPublic>("POST", `${V1}/budgets`, { body }),
+  updateBudget: (id: string, body: BudgetPatch) => request<BudgetPublic>("PATCH", `${V1}/budgets/${encodeURIComponent(id)}`, { body }),
+  deleteBudget: (id: string) => request<void>("DELETE", `${V1}/budgets/${encodeURIComponent(id)}`),
+  budgetStatus: (id: string, signal?: AbortSignal) =>
+    request<BudgetStatus>("GET", `${V1}/budgets/${encodeURIComponent(id)}/status`, { signal }),
+  alerts: (query: AlertQuery, signal?: AbortSignal) =>
+    request<AlertPage>("GET", `${V1}/alerts`, {
+      query: { ...query, unread: query.unread === undefined ? undefined : String(query.unread) },
+      signal,
+    }),
+  ackAlert: (id: string) => request<AlertPublic>("POST", `${V1}/alerts/${encodeURIComponent(id)}/ack`),
+  channels: (signal?: AbortSignal) => request<ChannelList>("GET", `${V1}/channels`, { signal }),
+  createChannel: (body: ChannelIn) => request<ChannelPublic>("POST", `${V1}/channels`, { body }),
+  updateChannel: (id: string, body: ChannelPatch) => request<ChannelPublic>("PATCH", `${V1}/channels/${encodeURIComponent(id)}`, { body }),
+  deleteChannel: (id: string) => request<void>("DELETE", `${V1}/channels/${encodeURIComponent(id)}`),
+  testChannel: (id: string) => request<DeliveryPublic>("POST", `${V1}/channels/${encodeURIComponent(id)}/test`),
+  deliveries: (id: string, cursor: string | null, signal?: AbortSignal) =>
+    request<DeliveryPage>("GET", `${V1}/channels/${encodeURIComponent(id)}/deliveries`, { query: { cursor, limit: 20 }, signal }),
+  wallets: (signal?: AbortSignal) => request<WalletList>("GET", `${V1}/wallets`, { signal }),
+  createWallet: (body: WalletIn) => request<WalletPublic>("POST", `${V1}/wallets`, { body }),
+  updateWallet: (id: string, body: WalletPatch) => request<WalletPublic>("PATCH", `${V1}/wallets/${encodeURIComponent(id)}`, { body }),
+  deleteWallet: (id: string) => request<void>("DELETE", `${V1}/wallets/${encodeURIComponent(id)}`),
+  ledger: (id: string, query: { kind?: string; cursor?: string | null; limit?: number }, signal?: AbortSignal) =>
+    request<LedgerPage>("GET", `${V1}/wallets/${encodeURIComponent(id)}/ledger`, { query, signal }),
+  topUp: (id: string, body: MovementIn) => request<MovementResult>("POST", `${V1}/wallets/${encodeURIComponent(id)}/top-ups`, { body }),
+  checkout: (id: string, body: CheckoutIn) => request<CheckoutPublic>("POST", `${V1}/wallets/${encodeURIComponent(id)}/checkout`, { body }),
+  upstreams: (signal?: AbortSignal) => request<UpstreamPublic[]>("GET", `${V1}/upstreams`, { signal }),
+  createUpstream: (body: UpstreamIn) => request<UpstreamPublic>("POST", `${V1}/upstreams`, { body }),
+  updateUpstream: (id: string, body: UpstreamUpdate) =>
+    request<UpstreamPublic>("PATCH", `${V1}/upstreams/${encodeURIComponent(id)}`, { body }),
+  deleteUpstream: (id: string) => request<void>("DELETE", `${V1}/upstreams/${encodeURIComponent(id)}`),
+  routingRules: (signal?: AbortSignal) => request<RoutingRulePublic[]>("GET", `${V1}/routing-rules`, { signal }),
+  createRoutingRule: (body: RoutingRuleIn) => request<RoutingRulePublic>("POST", `${V1}/routing-rules`, { body }),
+  updateRoutingRule: (id: string, body: RoutingRuleUpdate) =>
+    request<RoutingRulePublic>("PATCH", `${V1}/routing-rules/${encodeURIComponent(id)}`, { body }),
+  deleteRoutingRule: (id: string) => request<void>("DELETE", `${V1}/routing-rules/${encodeURIComponent(id)}`),
 };

@@ -1,6 +1,6 @@
 /** The logged-in frame: header (range, project, theme, logout), navigation, and the page. */
 import { useQueryClient } from "@tanstack/react-query";
-import { BarChart3, CalendarClock, Gauge, Leaf, LogOut, Moon, ScrollText, Settings, Sun } from "lucide-react";
+import { BarChart3, CalendarClock, ChartSpline, Gauge, Leaf, LogOut, Moon, PiggyBank, ScrollText, Settings, Sun, Wallet } from "lucide-react";
 import { Suspense } from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api } from "../api/client";
@@ -9,18 +9,24 @@ import { useSession } from "../lib/session";
 import { useTheme } from "../lib/theme";
 import { useViewState } from "../lib/useViewState";
 import { serializeViewState } from "../lib/urlState";
+import { AlertsBell } from "./AlertsBell";
 import { DateRangePicker } from "./DateRangePicker";
 import { ProjectSwitcher } from "./ProjectSwitcher";
 import { Spinner } from "./States";
 
 const NAV = [
   { to: "/", label: "Overview", icon: BarChart3, end: true },
+  { to: "/explore", label: "Explore", icon: ChartSpline, end: false },
   { to: "/logs", label: "Logs", icon: ScrollText, end: false },
   { to: "/performance", label: "Performance", icon: Gauge, end: false },
   { to: "/patterns", label: "Patterns", icon: CalendarClock, end: false },
   { to: "/impact", label: "Impact", icon: Leaf, end: false },
+  { to: "/budgets", label: "Budgets", icon: PiggyBank, end: false },
+  { to: "/wallets", label: "Wallets", icon: Wallet, end: false },
   { to: "/settings", label: "Settings", icon: Settings, end: false },
 ];
+
+const PAGES_WITHOUT_VIEW_PICKERS = ["/settings", "/budgets", "/alerts", "/wallets"];
 
 export function AppShell() {
   const session = useSession();
@@ -28,9 +34,9 @@ export function AppShell() {
   const [theme, toggleTheme] = useTheme();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
-  // The range and project pickers do nothing on the settings page: hide them there.
+  // The range and project pickers do nothing on the pages of settings, budgets, alerts and wallets.
   const { pathname } = useLocation();
-  const showViewPickers = !pathname.startsWith("/settings");
+  const showViewPickers = !PAGES_WITHOUT_VIEW_PICKERS.some((prefix) => pathname.startsWith(prefix));
   // Moving between pages keeps the range, project and filters, not a page's own settings.
   const search = serializeViewState(state);
 
@@ -87,6 +93,7 @@ export function AppShell() {
                 <ProjectSwitcher />
               </>
             )}
+            <AlertsBell />
             <button
               type="button"
               onClick={toggleTheme}

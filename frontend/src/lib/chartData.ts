@@ -33,7 +33,7 @@ export function toStackedRows(series: Series[]): StackedRows {
     .map((s) => ({ s, total: total(s) }))
     .sort((a, b) => Number(a.s.is_other) - Number(b.s.is_other) || b.total - a.total)
     .map(({ s }) => s);
-  const info = kept.map((s, index) => ({ id: `s${index}`, name: seriesName(s), isOther: s.is_other }));
+  const info = kept.map((s, index) => ({ id: `s${index}`, name: seriesName(s), isOther: s.is_other ?? false }));
   const byStart = new Map<string, Record<string, number | string>>();
   kept.forEach((s, index) => {
     for (const point of s.points) {

@@ -1,13 +1,14 @@
-/** Where the money goes: a donut by model, bars by provider, feature and project. */
-import { Bar, BarChart, Cell, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+/** Where the money goes: a donut by model, bars by provider, feature and project (HTML and CSS). */
+import { memo } from "react";
 import type { Breakdown, BreakdownRow } from "../../api/client";
 import { EmptyState, ErrorState, Skeleton } from "../../components/States";
 import { colorFor, OTHER_COLOR } from "../../lib/chartData";
-import { formatMoney, formatMoneyCompact, formatPercent } from "../../lib/format";
-import { ChartTooltip } from "./ChartTooltip";
+import { formatMoney, formatPercent } from "../../lib/format";
 
 export interface BreakdownQuery {
   data?: Breakdown;
+  /** True while an earlier answer stands in for the one being fetched. */
+  isPlaceholderData?: boolean;
   error: unknown;
   refetch: () => unknown;
 }
@@ -19,7 +20,7 @@ function rowName(row: BreakdownRow): string {
 function Frame({ title, query, children, height = "h-64" }: { title: string; query: BreakdownQuery; height?: string; children: (data: Breakdown) => React.ReactNode }) {
   const id = `bd-${title.replace(/\W+/g, "-").toLowerCase()}`;
   return (
-    <section className="panel min-w-0" aria-labelledby={id}>
+    <section className="panel min-w-0" aria-labelledby={id} data-ready={query.data && !query.isPlaceholderData ? "true" : "false"}>
       <h2 id={id} className="panel-title mb-3">
         {title}
       </h2>
@@ -36,27 +37,44 @@ function Frame({ title, query, children, height = "h-64" }: { title: string; que
   );
 }
 
+/**
+ * Conic-gradient stops of a donut: each share in turn (0–1 of the whole), the rest in grey.
+ * Plain CSS rather than a chart library: the overview draws on first load, and four charts of
+ * SVG cost more main-thread time there than the numbers they show (see bench/ui.py).
+ */
+export function donutStops(shares: number[], colors: string[], restColor: string): string {
+  let at = 0;
+  const stops = shares.map((share, index) => {
+    const from = at;
+    at = Math.min(1, at + Math.max(0, share));
+    return `${colors[index] ?? restColor} ${(from * 100).toFixed(3)}% ${(at * 100).toFixed(3)}%`;
+  });
+  if (at < 1) stops.push(`${restColor} ${(at * 100).toFixed(3)}% 100%`);
+  return `conic-gradient(${stops.join(", ")})`;
+}
+
 /** Share of cost by model: donut with a legend that lists amounts and shares. */
-export function ModelDonut({ query }: { query: BreakdownQuery }) {
+export const ModelDonut = memo(function ModelDonut({ query }: { query: BreakdownQuery }) {
   return (
     <Frame title="Cost by model" query={query}>
       {(data) => {
         const rows = data.rows.filter((row) => row.cost > 0);
         const shown = rows.reduce((sum, row) => sum + (row.share ?? 0), 0);
         const rest = Math.max(0, 1 - shown);
+        const background = donutStops(
+          rows.map((row) => row.share ?? 0),
+          rows.map((_, index) => colorFor(index)),
+          OTHER_COLOR,
+        );
         return (
           <div className="flex flex-col items-center gap-4 sm:flex-row">
-            <div className="h-52 w-52 shrink-0" role="img" aria-label={`Cost by model: ${rows.map((r) => `${rowName(r)} ${formatPercent(r.share)}`).join(", ")}`}>
-              <ResponsiveContainer width="100%" height="100%">
-                <PieChart>
-                  <Pie data={rows} dataKey="cost" nameKey={rowName} innerRadius="58%" outerRadius="95%" paddingAngle={1} isAnimationActive={false} stroke="none">
-                    {rows.map((row, index) => (
-                      <Cell key={rowName(row)} fill={colorFor(index)} />
-                    ))}
-                  </Pie>
-                  <Tooltip content={(props) => <ChartTooltip active={props.active} payload={props.payload as never} formatValue={(v) => formatMoney(v, data.currency)} />} />
-                </PieChart>
-              </ResponsiveContainer>
+            <div
+              className="relative size-52 shrink-0 rounded-full"
+              style={{ background }}
+              role="img"
+              aria-label={`Cost by model: ${rows.map((r) => `${rowName(r)} ${formatPercent(r.share)}`).join(", ")}`}
+            >
+              <div className="absolute inset-[21%] rounded-full bg-white dark:bg-slate-900" />
             </div>
             <ul className="w-full min-w-0 space-y-1 text-sm">
               {rows.map((row, index) => (
@@ -82,28 +100,32 @@ export function ModelDonut({ query }: { query: BreakdownQuery }) {
       }}
     </Frame>
   );
-}
+});
 
-/** Horizontal bars of cost per value of a dimension. */
-export function CostBars({ title, query }: { title: string; query: BreakdownQuery }) {
+/** Horizontal bars of cost per value of a dimension, as plain HTML (a list a screen reader reads). */
+export const CostBars = memo(function CostBars({ title, query }: { title: string; query: BreakdownQuery }) {
   return (
     <Frame title={title} query={query}>
       {(data) => {
-        const rows = data.rows.map((row) => ({ name: rowName(row), cost: row.cost, share: row.share }));
-        const height = Math.max(120, rows.length * 30 + 20);
+        const largest = Math.max(0, ...data.rows.map((row) => row.cost));
         return (
-          <div className="text-slate-500 dark:text-slate-400" style={{ height }} role="img" aria-label={`${title}: ${rows.map((r) => `${r.name} ${formatMoney(r.cost, data.currency)}`).join(", ")}`}>
-            <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={rows} layout="vertical" margin={{ top: 0, right: 12, bottom: 0, left: 0 }}>
-                <XAxis type="number" tickFormatter={(v: number) => formatMoneyCompact(v, data.currency)} tick={{ fill: "currentColor", fontSize: 11 }} stroke="currentColor" strokeOpacity={0.3} />
-                <YAxis type="category" dataKey="name" width={120} tick={{ fill: "currentColor", fontSize: 11 }} stroke="currentColor" strokeOpacity={0.3} interval={0} />
-                <Tooltip cursor={{ fill: "currentColor", fillOpacity: 0.08 }} content={(props) => <ChartTooltip active={props.active} payload={props.payload as never} label={props.label as string} formatValue={(v) => formatMoney(v, data.currency)} />} />
-                <Bar dataKey="cost" name="Cost" fill={colorFor(0)} radius={[0, 3, 3, 0]} isAnimationActive={false} />
-              </BarChart>
-            </ResponsiveContainer>
-          </div>
+          <ul className="space-y-1.5 text-sm" aria-label={title}>
+            {data.rows.map((row) => {
+              const name = rowName(row);
+              const width = largest > 0 ? Math.max(0.5, (row.cost / largest) * 100) : 0;
+              return (
+                <li key={name} className="grid grid-cols-[minmax(0,9rem)_minmax(0,1fr)_auto] items-center gap-2" title={`${name}: ${formatMoney(row.cost, data.currency)} (${formatPercent(row.share)})`}>
+                  <span className="truncate text-slate-700 dark:text-slate-200">{name}</span>
+                  <span aria-hidden className="h-4 overflow-hidden rounded-sm bg-slate-100 dark:bg-slate-800">
+                    <span className="block h-full rounded-sm" style={{ width: `${width}%`, background: colorFor(0) }} />
+                  </span>
+                  <span className="text-right text-xs tabular-nums text-slate-600 dark:text-slate-300">{formatMoney(row.cost, data.currency)}</span>
+                </li>
+              );
+            })}
+          </ul>
         );
       }}
     </Frame>
   );
-}
+});

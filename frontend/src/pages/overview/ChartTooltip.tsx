@@ -15,6 +15,7 @@ export function ChartTooltip({
   formatValue,
   formatLabel,
   showTotal = true,
+  footer,
 }: {
   active?: boolean;
   payload?: readonly Entry[];
@@ -23,8 +24,10 @@ export function ChartTooltip({
   formatLabel?: (label: unknown) => string;
   /** A total only means something for stacked parts (costs, counts), not for percentiles. */
   showTotal?: boolean;
+  /** Below the entries, e.g. the previous period's figure. */
+  footer?: ReactNode;
 }) {
-  if (!active || !payload || payload.length === 0) return null;
+  if (!active || !payload || (payload.length === 0 && !footer)) return null;
   const entries = payload.filter((entry) => typeof entry.value === "number" && entry.value !== 0);
   const total = entries.reduce((sum, entry) => sum + (entry.value as number), 0);
   return (
@@ -47,6 +50,7 @@ export function ChartTooltip({
           Total <span className="ml-auto pl-3 tabular-nums">{formatValue(total)}</span>
         </p>
       )}
+      {footer}
     </div>
   );
 }

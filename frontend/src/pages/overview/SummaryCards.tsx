@@ -1,5 +1,6 @@
 /** The headline figures of the period, each with its change from the period before. */
 import { ArrowDownRight, ArrowUpRight } from "lucide-react";
+import { memo } from "react";
 import type { Summary } from "../../api/client";
 import { relativeChange } from "../../lib/chartData";
 import {
@@ -61,10 +62,24 @@ const TONE = {
   neutral: "text-slate-500 dark:text-slate-400",
 };
 
-export function SummaryCards({ summary, isPending, error, onRetry }: { summary?: Summary; isPending: boolean; error: unknown; onRetry: () => void }) {
+/** Memoised: redrawn when the summary changes, not when another panel's answer arrives. */
+export const SummaryCards = memo(function SummaryCards({
+  summary,
+  isPending,
+  ready,
+  error,
+  onRetry,
+}: {
+  summary?: Summary;
+  isPending: boolean;
+  /** The figures belong to the current view (`data-ready`, which bench/ui.py waits for). */
+  ready: boolean;
+  error: unknown;
+  onRetry: () => void;
+}) {
   if (error && !summary) return <div className="panel"><ErrorState error={error} onRetry={onRetry} compact /></div>;
   return (
-    <section aria-label="Headline figures" className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+    <section aria-label="Headline figures" data-ready={ready ? "true" : "false"} className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
       {summary
         ? cards(summary).map((card) => {
             const tone = changeTone(card.change, card.lowerIsBetter);
@@ -90,4 +105,4 @@ export function SummaryCards({ summary, isPending, error, onRetry }: { summary?:
           ))}
     </section>
   );
-}
+});

@@ -1,21 +1,12 @@
-/** Cost, requests or tokens per bucket, stacked by model. */
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+/** Cost, requests or tokens per bucket, stacked by model; optionally the previous period's total, dashed. */
+import { memo, useMemo } from "react";
 import type { Timeseries } from "../../api/client";
 import { ErrorState, EmptyState, Skeleton } from "../../components/States";
-import { colorFor, toStackedRows } from "../../lib/chartData";
+import { toStackedRows } from "../../lib/chartData";
+import { withPreviousTotal } from "../../lib/explore";
 import { formatBucket, formatCompact, formatMoney, formatMoneyCompact, formatNumber } from "../../lib/format";
-import { ChartTooltip } from "./ChartTooltip";
-
-export const TREND_METRICS = [
-  { id: "cost", label: "Cost" },
-  { id: "requests", label: "Requests" },
-  { id: "tokens", label: "Tokens" },
-] as const;
-export type TrendMetric = (typeof TREND_METRICS)[number]["id"];
-
-export function isTrendMetric(value: string | null): value is TrendMetric {
-  return TREND_METRICS.some((metric) => metric.id === value);
-}
+import { StackedBarChart } from "./StackedBarChart";
+import { TREND_METRICS, type TrendMetric } from "./trendMetrics";
 
 interface Props {
   data?: Timeseries;
@@ -25,10 +16,18 @@ interface Props {
   isFetching: boolean;
   error: unknown;
   onRetry: () => void;
+  /** Overlay the previous period (its total per bucket, on the same x positions). */
+  compare: boolean;
+  onCompare: (compare: boolean) => void;
+  previous?: Timeseries;
+  /** Both answers are in and belong to the current view (`data-ready`, which bench/ui.py waits for). */
+  ready: boolean;
 }
 
-export function TrendChart({ data, metric, onMetric, isPending, isFetching, error, onRetry }: Props) {
-  const stacked = data ? toStackedRows(data.series) : null;
+/** Memoised: the overview re-renders as each of its answers arrives; this redraws only for its own. */
+export const TrendChart = memo(function TrendChart({ data, metric, onMetric, isPending, isFetching, error, onRetry, compare, onCompare, previous, ready }: Props) {
+  const stacked = useMemo(() => (data ? toStackedRows(data.series) : null), [data]);
+  const rows = useMemo(() => (stacked ? withPreviousTotal(stacked.rows, compare ? previous : undefined) : []), [stacked, compare, previous]);
   const currency = data?.currency ?? "USD";
   const timezone = data?.timezone ?? "UTC";
   const interval = data?.interval ?? "day";
@@ -38,13 +37,17 @@ export function TrendChart({ data, metric, onMetric, isPending, isFetching, erro
   const metricLabel = TREND_METRICS.find((m) => m.id === metric)?.label ?? metric;
 
   return (
-    <section className="panel" aria-labelledby="trend-title">
+    <section className="panel" aria-labelledby="trend-title" data-ready={ready ? "true" : "false"}>
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <h2 id="trend-title" className="panel-title">
           {metricLabel} by model
         </h2>
         {isFetching && !isPending && <span className="text-xs text-slate-500 dark:text-slate-400">updating…</span>}
-        <div role="group" aria-label="Metric" className="ml-auto inline-flex rounded-md border border-slate-300 p-0.5 dark:border-slate-700">
+        <label className="ml-auto inline-flex items-center gap-1.5 text-xs text-slate-600 dark:text-slate-300">
+          <input type="checkbox" className="size-3.5 accent-indigo-600" checked={compare} onChange={(event) => onCompare(event.target.checked)} />
+          Previous period
+        </label>
+        <div role="group" aria-label="Metric" className="inline-flex rounded-md border border-slate-300 p-0.5 dark:border-slate-700">
           {TREND_METRICS.map((option) => (
             <button
               key={option.id}
@@ -69,40 +72,18 @@ export function TrendChart({ data, metric, onMetric, isPending, isFetching, erro
       ) : stacked.series.length === 0 ? (
         <EmptyState title="Nothing in this period" />
       ) : (
-        <div className="h-72 text-slate-500 dark:text-slate-400" role="img" aria-label={`${metricLabel} per ${interval}, stacked by model: ${stacked.series.map((s) => s.name).join(", ")}`}>
-          <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={stacked.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-              <CartesianGrid vertical={false} stroke="currentColor" strokeOpacity={0.15} />
-              <XAxis
-                dataKey="start"
-                tickFormatter={(value: string) => formatBucket(value, interval, timezone)}
-                tick={{ fill: "currentColor", fontSize: 11 }}
-                stroke="currentColor"
-                strokeOpacity={0.3}
-                minTickGap={16}
-              />
-              <YAxis tickFormatter={formatAxis} tick={{ fill: "currentColor", fontSize: 11 }} stroke="currentColor" strokeOpacity={0.3} width={64} />
-              <Tooltip
-                cursor={{ fill: "currentColor", fillOpacity: 0.08 }}
-                content={(props) => (
-                  <ChartTooltip
-                    active={props.active}
-                    payload={props.payload as never}
-                    label={props.label as string}
-                    formatValue={formatValue}
-                    formatLabel={(label) => formatBucket(String(label), interval, timezone)}
-                  />
-                )}
-              />
-              {/* Bar order (largest first, Other last), not alphabetical. */}
-              <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={null} />
-              {stacked.series.map((series, index) => (
-                <Bar key={series.id} dataKey={series.id} name={series.name} stackId="total" fill={colorFor(index, series.isOther)} isAnimationActive={false} />
-              ))}
-            </BarChart>
-          </ResponsiveContainer>
-        </div>
+        <StackedBarChart
+          rows={rows}
+          series={stacked.series}
+          showPrevious={compare && previous !== undefined}
+          formatValue={formatValue}
+          formatAxis={formatAxis}
+          formatBucket={(start) => formatBucket(start, interval, timezone)}
+          label={`${metricLabel} per ${interval}, stacked by model: ${stacked.series.map((s) => s.name).join(", ")}${
+            compare && previous ? "; the previous period's total dashed" : ""
+          }. Focus and use the arrow keys for each ${interval}'s figures.`}
+        />
       )}
     </section>
   );
-}
+});

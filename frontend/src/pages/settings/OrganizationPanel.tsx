@@ -1,7 +1,7 @@
 /** The organisation's settings: time zone, display currency, markup, fees, a fixed FX rate, impact factors. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useMemo, useState, type FormEvent } from "react";
-import { api, type MePublic, type OrganizationPublic } from "../../api/client";
+import { api, type OrganizationPublic, type SessionPublic } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import { Spinner } from "../../components/States";
 import { currencies, formErrors, organizationChanges, organizationForm, timeZones, type OrganizationForm } from "../../lib/settings";
@@ -20,7 +20,11 @@ export function OrganizationPanel({ organization, canEdit }: { organization: Org
     mutationFn: api.updateOrganization,
     onSuccess: (org) => {
       // The session carries the organisation: every page reads its time zone and currency there.
-      queryClient.setQueryData<MePublic | null>(queryKeys.me, (me) => (me ? { ...me, organization: org } : me));
+      queryClient.setQueryData<SessionPublic | null>(queryKeys.me, (session) =>
+        session?.user ? { ...session, user: { ...session.user, organization: org } } : session,
+      );
+      // Budgets show their limits in the organisation's currency.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.budgets });
       setForm(organizationForm(org));
       // Money and days of every chart depend on these settings.
       void queryClient.invalidateQueries({ queryKey: ["usage"] });
