@@ -40,7 +40,8 @@ async def test_create_and_movements_validate_every_field(
         response = await client.post("/api/v1/wallets", json={"name": "W", **fields}, headers=admin)
         assert response.status_code == 422, (fields, response.text)
         assert _loc_in(response, loc), (fields, response.json())
-    assert (await client.get("/api/v1/wallets", headers=admin)).json() == {"wallets": [], "stripe_checkout": False}
+    empty = {"wallets": [], "stripe_checkout": False}
+    assert (await client.get("/api/v1/wallets", headers=admin)).json() == empty
 
     wallet = await create_wallet(client, admin)
     base = f"/api/v1/wallets/{wallet['id']}"
@@ -207,7 +208,8 @@ async def test_wallets_are_walled_off_between_organisations(
     )
     base = f"/api/v1/wallets/{wallet['id']}"
     theirs = other_tenant.headers()
-    assert (await client.get("/api/v1/wallets", headers=theirs)).json() == {"wallets": [], "stripe_checkout": False}
+    listed = (await client.get("/api/v1/wallets", headers=theirs)).json()
+    assert listed == {"wallets": [], "stripe_checkout": False}
     assert (await client.get(base, headers=theirs)).status_code == 404
     assert (await client.get(f"{base}/ledger", headers=theirs)).status_code == 404
 
