@@ -93,3 +93,34 @@ def test_second_process_gets_a_clear_message(tmp_path: Path) -> None:
 def test_bad_url() -> None:
     with pytest.raises(EventStoreError, match="unsupported events URL"):
         open_event_store("mongodb://nope")
+
+
+def test_duckdb_settings_come_from_the_url_or_the_arguments(tmp_path: Path) -> None:
+    store = open_event_store(f"duckdb:///{tmp_path / 'e.duckdb'}?memory_limit=256MB&threads=1")
+    assert isinstance(store, DuckDBEventStore)
+    assert store.fetch("SELECT current_setting('threads')")[0][0] == 1
+    assert "MiB" in store.fetch("SELECT current_setting('memory_limit')")[0][0]
+    assert store.append(batch(2)).accepted == 2  # the path is the part before the query
+    store.close()
+    assert (tmp_path / "e.duckdb").exists()
+    store = open_event_store(f"duckdb:///{tmp_path / 'e.duckdb'}", memory_limit="2GB", threads=2)
+    assert store.fetch("SELECT current_setting('threads')")[0][0] == 2
+    assert store.count() == 2
+    store.close()
+    with pytest.raises(EventStoreError, match="unknown DuckDB option"):
+        open_event_store(f"duckdb:///{tmp_path / 'e.duckdb'}?colour=blue")
+    with pytest.raises(EventStoreError, match="invalid DuckDB setting"):
+        open_event_store(f"duckdb:///{tmp_path / 'e.duckdb'}", memory_limit="lots")
+
+
+def test_a_failing_job_does_not_stop_the_writer(tmp_path: Path) -> None:
+    store = open_event_store(f"duckdb:///{tmp_path / 'e.duckdb'}")
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        store.run_exclusive(broken)
+    assert store.append(batch(3)).accepted == 3
+    assert store.count() == 3
+    store.close()

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from tokenoptimizer.accounts.models import ApiKey, Organization, Project
 from tokenoptimizer.analytics import schemas
 from tokenoptimizer.analytics.periods import Period, default_period, resolve_bound
-from tokenoptimizer.analytics.queries import AggregateQuery, Selection, compile_query, is_dimension
+from tokenoptimizer.analytics.planner import run_query
+from tokenoptimizer.analytics.queries import AggregateQuery, CompiledQuery, Selection, is_dimension
 from tokenoptimizer.pricing import convert_currency
 from tokenoptimizer.usage.stores import EventStore
 
@@ -194,10 +195,19 @@ def resolve_scope(
 
 
 def run(store: EventStore, query: AggregateQuery) -> list[dict[str, Any]]:
-    """Compile a query for the store's dialect and return its rows as dicts."""
-    compiled = compile_query(query, store.sql_dialect)
-    rows: list[dict[str, Any]] = store.fetch_arrow(compiled.sql, compiled.params).to_pylist()
-    return rows
+    """Answer a query on the store (from its rollups where they can answer) as a list of dicts."""
+
+    def fetch(compiled: CompiledQuery) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = store.fetch_arrow(compiled.sql, compiled.params).to_pylist()
+        return rows
+
+    return run_query(
+        query,
+        dialect=store.sql_dialect,
+        fetch=fetch,
+        rollups=getattr(store, "rollups", False),
+        pending=getattr(store, "rollups_pending", None),
+    )
 
 
 def period_public(scope: Scope, period: Period | None = None) -> schemas.PeriodPublic:

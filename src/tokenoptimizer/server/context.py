@@ -59,7 +59,15 @@ class AppContext:
     def __init__(self, settings: Settings, *, store: EventStore | None = None) -> None:
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
-        self.store = store if store is not None else open_event_store(settings.resolved_events_url)
+        self.store = (
+            store
+            if store is not None
+            else open_event_store(
+                settings.resolved_events_url,
+                memory_limit=settings.duckdb_memory_limit,
+                threads=settings.duckdb_threads,
+            )
+        )
         self.org_pricing = OrgPricingCache(self.db)
         self.pipeline = IngestPipeline(self.store, self.org_pricing)
         self.key_cache = KeyCache(settings.api_key_cache_seconds)

@@ -10,12 +10,15 @@ from tokenoptimizer.usage.stores.base import (
 )
 
 
-def open_event_store(url: str) -> EventStore:
-    """Open the event store named by a URL (`duckdb:///path`)."""
+def open_event_store(url: str, *, memory_limit: str | None = None, threads: int | None = None) -> EventStore:
+    """Open the event store named by a URL (`duckdb:///path`).
+
+    `memory_limit` (e.g. `1GB`) and `threads` cap what an embedded engine (DuckDB) may take.
+    """
     if url.startswith("duckdb:"):
         from tokenoptimizer.usage.stores.duckdb import DuckDBEventStore
 
-        return DuckDBEventStore(url)
+        return DuckDBEventStore(url, memory_limit=memory_limit, threads=threads)
     raise EventStoreError(f"unsupported events URL {url!r}: use duckdb:///path/to/events.duckdb")
 
 

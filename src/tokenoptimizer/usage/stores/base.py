@@ -136,6 +136,18 @@ class EventStore(Protocol):
     sql_dialect: str
     """The SQLGlot dialect its `fetch` queries are written in (`duckdb`, `clickhouse`)."""
 
+    rollups: bool
+    """Whether it keeps the rollup tables of `usage.stores.rollups` (analytics then read them
+    where they can answer a question)."""
+
+    @property
+    def rollups_pending(self) -> str | None:
+        """A table of events not yet added to the rollups, or None while there are none.
+
+        Readers of the rollups must read it too.
+        """
+        ...
+
     def append(self, batch: EventBatch) -> AppendResult:
         """Store a batch durably and return once it is stored; rows whose event_id exists are skipped."""
         ...

@@ -8,6 +8,10 @@ answers all the waiting requests. Under load, many small requests therefore cost
 Idempotency: see `seen_ids`. Reads use their own cursors and never wait for the writer.
 Checkpoints are taken deliberately when the writer is idle, not by DuckDB in the middle of an
 append (an automatic checkpoint stalled appends for seconds at 10M rows).
+
+Rollups (see `rollups` and `duckdb_rollups`): each append also copies its new rows into
+`events_pending` in the same transaction; the writer folds them into the rollup tables every few
+seconds, and readers read both, so the rollups are never behind the events.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import duckdb
 import numpy as np
@@ -36,6 +41,8 @@ from tokenoptimizer.usage.stores.base import (
     batch_rows,
     combine_batches,
 )
+from tokenoptimizer.usage.stores.duckdb_rollups import RollupKeeper
+from tokenoptimizer.usage.stores.rollups import PENDING
 from tokenoptimizer.usage.stores.seen_ids import SeenIds
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,9 @@ log = logging.getLogger(__name__)
 MAX_GROUP_ROWS = 200_000
 GROUP_LINGER_SECONDS = 0.002
 IDLE_CHECKPOINT_SECONDS = 30.0
+IDLE_FOLD_SECONDS = 0.2  # fold pending events into the rollups after this long without appends
+IDLE_MERGE_SECONDS = 2.0  # merge the rollups' partial rows after this long
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 _DUCKDB_TYPES = {
     "event_id": "UUID NOT NULL",
@@ -84,7 +94,40 @@ def duckdb_path(url: str) -> str:
     prefix = "duckdb:///"
     if not url.startswith(prefix):
         raise EventStoreError(f"not a DuckDB URL: {url!r} (expected duckdb:///path/to/events.duckdb)")
-    return url[len(prefix) :] or ":memory:"
+    return url[len(prefix) :].partition("?")[0] or ":memory:"
+
+
+def duckdb_options(url: str) -> dict[str, str]:
+    """DuckDB settings given in the URL's query (`duckdb:///events.duckdb?memory_limit=2GB&threads=2`)."""
+    known = ("memory_limit", "threads")
+    query = parse_qs(url.partition("?")[2])
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        raise EventStoreError(f"unknown DuckDB option(s) in the events URL: {', '.join(unknown)}")
+    return {name: values[-1] for name, values in query.items()}
+
+
+def _connect(path: str, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file with its settings, explaining the usual failures."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(path)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise EventStoreError(
+                f"the event store {path} is held by another process (is `tokenoptimizer serve` "
+                "running?). Stop it, or send events through its API instead."
+            ) from exc
+        raise EventStoreError(f"cannot open the event store {path}: {exc}") from exc
+    try:
+        con.execute("SET memory_limit = ?", [memory_limit])
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+    except duckdb.Error as exc:
+        con.close()
+        raise EventStoreError(f"invalid DuckDB setting for the event store: {exc}") from exc
+    return con
 
 
 class _Pending:
@@ -106,26 +149,31 @@ class _Job:
 
 
 class DuckDBEventStore:
-    """Events in a DuckDB file, appended by a single group-committing writer thread."""
+    """Events in a DuckDB file, appended by a single group-committing writer thread.
+
+    `memory_limit` caps DuckDB's buffer memory (DuckDB's own default is 80 % of the machine's RAM,
+    far more than a server sharing the machine should take); `threads` caps its worker threads
+    (default: one per core). Both can also come from the URL's query string.
+    """
 
     sql_dialect = "duckdb"
+    rollups = True
 
-    def __init__(self, url: str) -> None:
-        path = duckdb_path(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(path)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
+    def __init__(self, url: str, *, memory_limit: str | None = None, threads: int | None = None) -> None:
+        options = duckdb_options(url)
+        memory_limit = memory_limit or options.get("memory_limit") or DEFAULT_MEMORY_LIMIT
+        if threads is None and "threads" in options:
+            if not options["threads"].isdigit():
                 raise EventStoreError(
-                    f"the event store {path} is held by another process (is `tokenoptimizer serve` "
-                    "running?). Stop it, or send events through its API instead."
-                ) from exc
-            raise EventStoreError(f"cannot open the event store {path}: {exc}") from exc
+                    f"threads in the events URL must be a number, not {options['threads']!r}"
+                )
+            threads = int(options["threads"])
+        self._con = _connect(duckdb_path(url), memory_limit, threads)
         self._con.execute(CREATE_EVENTS)
         # We checkpoint when idle; DuckDB's own threshold is only a backstop.
         self._con.execute("SET checkpoint_threshold = '1GB'")
+        self._rollups = RollupKeeper(self._con)
+        self._rollups.ensure(self.count_with(self._con))
         self._local = threading.local()
         self._queue: queue.Queue[_Pending | _Job | None] = queue.Queue()
         self._seen = self._load_seen_ids()
@@ -158,10 +206,19 @@ class DuckDBEventStore:
 
     def _write_loop(self) -> None:
         while True:
+            rollups = self._rollups
+            idle = (
+                IDLE_FOLD_SECONDS
+                if rollups.pending_rows
+                else IDLE_MERGE_SECONDS
+                if rollups.dirty
+                else IDLE_CHECKPOINT_SECONDS
+            )
             try:
-                first = self._queue.get(timeout=IDLE_CHECKPOINT_SECONDS)
+                first = self._queue.get(timeout=idle)
             except queue.Empty:
-                self._checkpoint()
+                if not rollups.when_idle():
+                    self._checkpoint()
                 continue
             if first is None:
                 return
@@ -196,6 +253,7 @@ class DuckDBEventStore:
             else:
                 for pending, result in zip(group, results, strict=True):
                     pending.future.set_result(result)
+            self._rollups.after_append()
             if deferred is not None:
                 self._run_job(deferred)
 
@@ -206,16 +264,25 @@ class DuckDBEventStore:
             result = job.run(con)
             con.execute("COMMIT")
         except Exception as exc:
-            con.execute("ROLLBACK")
+            self._rollback()
+            self._rollups.recount()
             job.future.set_exception(exc)
         else:
             job.future.set_result(result)
+
+    def _rollback(self) -> None:
+        """Roll back the writer's transaction, if one is still open (never kills the writer)."""
+        try:
+            self._con.execute("ROLLBACK")
+        except duckdb.Error:
+            log.debug("nothing to roll back", exc_info=True)
 
     def update_costs(self, org_id: str, costs: pa.Table) -> int:
         """Replace the cost columns of the organisation's events named in `costs` (by event_id).
 
         `costs` has `event_id` and every cost column (`cost_usd`, `cost_*_usd`, `billed_cost_usd`,
-        `price_source`). Runs in the writer thread, so it never races an append. Returns rows updated.
+        `price_source`). Runs in the writer thread, so it never races an append, and rebuilds the
+        hourly rollups of the hours it changed in the same transaction. Returns rows updated.
         """
         if costs.num_rows == 0:
             return 0
@@ -225,11 +292,14 @@ class DuckDBEventStore:
         def run(con: duckdb.DuckDBPyConnection) -> int:
             con.register("new_costs", costs)
             try:
+                self._rollups.fold_in_transaction()
                 rows = con.execute(
                     f"UPDATE events SET {assignments} FROM new_costs c "
                     "WHERE events.org_id = ? AND events.event_id = c.event_id::UUID",
                     [org_id],
                 ).fetchall()
+                self._rollups.rebuild_hours(org_id, "new_costs")
+                self._rollups.pending_rows = 0  # folded above; recounted if this job rolls back
             finally:
                 con.unregister("new_costs")
             return int(rows[0][0]) if rows else 0
@@ -239,6 +309,11 @@ class DuckDBEventStore:
         job = _Job(run)
         self._queue.put(job)
         return job.future.result()
+
+    @property
+    def rollups_pending(self) -> str | None:
+        """`events_pending` while it holds events, else None (queries then skip reading it)."""
+        return PENDING if self._rollups.pending_rows else None
 
     def add_listener(self, listener: StoredListener) -> None:
         """Call `listener` in the writer thread with each append's new rows, after they commit."""
@@ -290,12 +365,14 @@ class DuckDBEventStore:
                 try:
                     con.execute("BEGIN")
                     con.execute("INSERT INTO events BY NAME SELECT * FROM to_store")
+                    self._rollups.add("to_store")
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
                 finally:
                     con.unregister("to_store")
+                self._rollups.added(accepted_rows)
                 self._seen.add(h1[keep], h2[keep])
                 if self._seen.full:
                     self._seen = self._load_seen_ids()
@@ -401,6 +478,8 @@ class DuckDBEventStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=60)
+        self._rollups.fold()
+        self._rollups.merge()
         self._checkpoint()
         self._con.close()
 
