@@ -252,9 +252,8 @@ async def test_two_server_processes_sharing_redis_admit_exactly_50(
             responses = await _reserve_many(clients, headers, 200)
             codes = [r.status_code for r in responses]
             assert codes.count(201) == 50 and codes.count(402) == 150
-            assert {r.url.port for r in responses if r.status_code == 201} == {
-                c.base_url.port for c in clients
-            }
+            # Both processes answered (which of them granted the 50 depends on timing).
+            assert {r.url.port for r in responses} == {c.base_url.port for c in clients}
 
             granted = [(r.url, r.json()["reservation_id"]) for r in responses if r.status_code == 201]
             commits = await asyncio.gather(
