@@ -45,7 +45,6 @@ from tokenoptimizer.usage.stores.rollups import (
     PENDING,
     ROLLUPS,
     USAGE_HOURLY,
-    pending_insert_sql,
 )
 
 ORG, OTHER = "org-a", "org-b"
@@ -462,6 +461,50 @@ def test_a_file_without_rollups_gets_them_on_open(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_file_of_rollup_version_3_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    store = DuckDBEventStore(f"duckdb:///{path}")
+    store.append(events_table(random_events(300, ORG, seed=13)))
+    store.close()
+    # Version 3 kept the pending events in a table of their own, and had no watermark.
+    con = duckdb.connect(str(path))
+    con.execute(f"DROP VIEW {PENDING}")
+    con.execute("DROP TABLE rollup_watermark")
+    con.execute(f"CREATE TABLE {PENDING} AS SELECT org_id, ts FROM events LIMIT 0")
+    con.execute("UPDATE rollup_version SET version = 3")
+    con.close()
+    store = DuckDBEventStore(f"duckdb:///{path}")
+    store.append(events_table(random_events(20, ORG, seed=14)))
+    assert _count(store, f"SELECT count(*) FROM {PENDING}") in (0, 20)  # a view now (folded or not)
+    with_rollups, from_events = _summary_of(store, ORG)
+    assert sum(row["requests"] for row in with_rollups) == 320
+    assert_same_answers(with_rollups, from_events)
+    store.close()
+
+
+def test_each_commit_is_stamped_later_than_the_last(tmp_path: Path) -> None:
+    """`ingested_at` is the rollups' watermark: every commit's events are stamped after the last."""
+    path = tmp_path / "e.duckdb"
+    DuckDBEventStore(f"duckdb:///{path}").close()
+    future = events_table(random_events(10, ORG, seed=15))
+    stamps = pa.array([datetime(2100, 1, 1)] * 10, type=pa.timestamp("us"))
+    con = duckdb.connect(str(path))
+    future = future.set_column(future.schema.get_field_index("ingested_at"), "ingested_at", stamps)
+    con.register("future", future)
+    con.execute("INSERT INTO events BY NAME SELECT * FROM future")
+    con.close()
+    # Whatever the clock says, the next stamps follow the newest stored one.
+    store = DuckDBEventStore(f"duckdb:///{path}")
+    for seed in range(16, 19):
+        store.append(events_table(random_events(5, ORG, seed=seed)))
+    stamped = [row[0] for row in store.fetch("SELECT DISTINCT ingested_at FROM events ORDER BY 1")]
+    assert len(stamped) == 4 and stamped[0] >= datetime(2100, 1, 1)
+    with_rollups, from_events = _summary_of(store, ORG)
+    assert sum(row["requests"] for row in with_rollups) == 25
+    assert_same_answers(with_rollups, from_events)
+    store.close()
+
+
 def test_events_written_without_the_rollups_are_noticed(tmp_path: Path) -> None:
     path = tmp_path / "e.duckdb"
     store = DuckDBEventStore(f"duckdb:///{path}")
@@ -528,9 +571,11 @@ def test_pending_events_are_read_until_folded(tmp_path: Path, monkeypatch: pytes
     store.append(events_table(random_events(50, ORG, seed=11)))
     store.close()  # folds on close…
     con = duckdb.connect(str(tmp_path / "e.duckdb"))
-    con.register("more", events_table(random_events(30, ORG, seed=12)))
-    con.execute(pending_insert_sql("more"))  # …as if the server had crashed before folding
-    con.execute("INSERT INTO events BY NAME SELECT * FROM more")
+    more = events_table(random_events(30, ORG, seed=12))
+    stamps = pa.array([datetime(2100, 1, 1)] * more.num_rows, type=pa.timestamp("us"))
+    con.register("more", more.set_column(more.schema.get_field_index("ingested_at"), "ingested_at", stamps))
+    con.execute("INSERT INTO events BY NAME SELECT * FROM more")  # …as if the server had crashed
+    assert int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0]) == 30  # before folding
     con.close()
     store = DuckDBEventStore(f"duckdb:///{tmp_path / 'e.duckdb'}")
     with_rollups, from_events = _summary_of(store, ORG)

@@ -22,6 +22,7 @@ from unittest import mock
 
 import hypothesis
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -233,7 +234,9 @@ def assert_same_as_reference(events: list[WireEvent], pricing: OrgPricing, batch
         return str(got[0])
     assert set(got[1]) == set(expected[1])
     for name, values in expected[1].items():
-        for index, (value, reference) in enumerate(zip(got[1][name], values, strict=True)):
+        column = got[1][name]  # the batch path keeps numbers as numpy arrays
+        column = column.tolist() if isinstance(column, np.ndarray) else column
+        for index, (value, reference) in enumerate(zip(column, values, strict=True)):
             # Same type and same value; floats bit for bit (== plus type; no NaN is ever stored).
             assert type(value) is type(reference) and value == reference, (name, index, value, reference)
     return "stored"

@@ -39,7 +39,7 @@ from tokenoptimizer.pricing import (
 )
 from tokenoptimizer.pricing.batch import UsageArrays, billed_costs, group_calls, price_batch
 from tokenoptimizer.usage.schemas import IngestResult
-from tokenoptimizer.usage.stores.base import EventColumns, EventStore
+from tokenoptimizer.usage.stores.base import EventBatch, EventColumns, EventStore, events_table
 from tokenoptimizer.usage.wire import WireEvent
 
 Loc = tuple[str | int, ...]
@@ -153,6 +153,9 @@ BATCH_MIN_EVENTS = 16
 """Batches at least this long take the batch path. Its fixed cost (~100 µs of numpy calls) beats
 per-event pricing (~11 µs an event) from ~10 events on; measured with `bench/ingest.py`'s data."""
 
+ARROW_MIN_EVENTS = 256
+"""Batches at least this long are handed to the store as Arrow tables (see `_for_store`)."""
+
 _FIELDS: tuple[str, ...] = WireEvent.__struct_fields__
 _COUNTS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 # Counts beyond this (impossible from the API, which caps them at 10^9) take the per-event path,
@@ -195,7 +198,7 @@ class IngestPipeline:
         self, events: Sequence[WireEvent], attribution: Attribution, *, source: str
     ) -> IngestResult:
         """Prepare and durably store events; answer only once they are stored."""
-        batch = self.prepare(events, attribution, source=source)
+        batch = _for_store(self.prepare(events, attribution, source=source))
         result = await self.store.append_async(batch)
         return IngestResult(accepted=result.accepted, duplicates=result.duplicates)
 
@@ -203,9 +206,32 @@ class IngestPipeline:
         self, events: Sequence[WireEvent], attribution: Attribution, *, source: str
     ) -> IngestResult:
         """`ingest` for synchronous callers (CLI, demo data)."""
-        batch = self.prepare(events, attribution, source=source)
+        batch = _for_store(self.prepare(events, attribution, source=source))
         result = self.store.append(batch)
         return IngestResult(accepted=result.accepted, duplicates=result.duplicates)
+
+
+def warm_up() -> None:
+    """Load now what pricing and impact load on first use (price catalogue, impact models, caches).
+
+    The server calls it before freezing its start-up objects out of the garbage collector's reach
+    (`serve`); otherwise they are loaded by the first request and scanned by every full collection.
+    """
+    now = datetime.now(UTC)
+    for provider, model in (("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest")):
+        event = WireEvent(provider=provider, model=model, input_tokens=1000, output_tokens=100)
+        _prepare_batch([event] * BATCH_MIN_EVENTS, OrgPricing(), now)
+        _prepare_each([event], OrgPricing(), now, ("warm-up",))
+
+
+def _for_store(columns: EventColumns) -> EventBatch:
+    """A large batch as an Arrow table, converted here rather than in the store's writer thread.
+
+    The writer is the one serial step of ingestion: converting there, it could not append while
+    converting. Small batches stay columns, which the writer converts together once per commit
+    (converting a table costs ~10 µs per column whatever its length).
+    """
+    return events_table(columns) if len(columns["event_id"]) >= ARROW_MIN_EVENTS else columns
 
 
 def _prepare_each(events: Sequence[WireEvent], pricing: OrgPricing, now: datetime, loc: Loc) -> EventColumns:
@@ -273,7 +299,7 @@ def _prepare_each(events: Sequence[WireEvent], pricing: OrgPricing, now: datetim
     columns["event_id"] = event_ids
     columns["ts"] = timestamps
     columns["provider"] = providers
-    return columns
+    return dict(columns)
 
 
 IntArray = npt.NDArray[np.int64]
@@ -284,7 +310,7 @@ class _BatchUsage:
     """A batch's normalised usage: the arrays that price it and the stored token columns."""
 
     arrays: UsageArrays
-    columns: dict[str, list[Any]]
+    columns: EventColumns
     reported: list[float | None]
 
 
@@ -310,16 +336,17 @@ def _prepare_batch(events: Sequence[WireEvent], pricing: OrgPricing, now: dateti
     energy, co2e, water = impact_batch(
         lowered, group_of, usage.arrays.output_tokens, latency, pricing.electricity_zone
     )
-    columns: dict[str, list[Any]] = {name: fields[name] for name in _PASSTHROUGH}
+    columns: EventColumns = {name: fields[name] for name in _PASSTHROUGH}
     columns.update(usage.columns)
+    # Numbers stay numpy arrays: they become Arrow columns without a copy.
     columns.update(
-        cost_usd=cost.total_usd.tolist(),
-        cost_input_usd=cost.input_usd.tolist(),
-        cost_cache_read_usd=cost.cache_read_usd.tolist(),
-        cost_cache_write_usd=cost.cache_write_usd.tolist(),
-        cost_output_usd=cost.output_usd.tolist(),
-        cost_reasoning_usd=cost.reasoning_usd.tolist(),
-        billed_cost_usd=billed.tolist(),
+        cost_usd=cost.total_usd,
+        cost_input_usd=cost.input_usd,
+        cost_cache_read_usd=cost.cache_read_usd,
+        cost_cache_write_usd=cost.cache_write_usd,
+        cost_output_usd=cost.output_usd,
+        cost_reasoning_usd=cost.reasoning_usd,
+        billed_cost_usd=billed,
         reported_cost_usd=usage.reported,
         price_source=cost.price_source,
         energy_kwh=energy,
@@ -361,8 +388,8 @@ def _batch_usage(fields: dict[str, list[Any]], providers: list[str]) -> _BatchUs
     raw_usage = fields["raw_usage"]
     with_raw = [index for index, raw in enumerate(raw_usage) if raw is not None]
     if not with_raw:
-        columns = {name: fields[name] for name in _COUNTS}
-        columns["cache_write_1h_tokens"] = [0] * count
+        columns: EventColumns = dict(zip(_COUNTS, arrays, strict=True))
+        columns["cache_write_1h_tokens"] = zeros
         return _BatchUsage(
             UsageArrays(input_tokens, output_tokens, cache_read, cache_write, zeros, reasoning, zeros, zeros),
             columns,
@@ -400,8 +427,8 @@ def _batch_usage(fields: dict[str, list[Any]], providers: list[str]) -> _BatchUs
         if reported[index] is None:
             reported[index] = usage.reported_cost_usd
     write_1h, audio_in, audio_out = extra
-    columns = {name: array.tolist() for name, array in zip(_COUNTS, arrays, strict=True)}
-    columns["cache_write_1h_tokens"] = write_1h.tolist()
+    columns = dict(zip(_COUNTS, arrays, strict=True))
+    columns["cache_write_1h_tokens"] = write_1h
     return _BatchUsage(
         UsageArrays(
             input_tokens, output_tokens, cache_read, cache_write, write_1h, reasoning, audio_in, audio_out

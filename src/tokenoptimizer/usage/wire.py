@@ -24,8 +24,13 @@ RequestType = Literal["chat", "completion", "embedding", "image", "audio", "rera
 MAX_TAGS = 50
 
 
-class WireEvent(msgspec.Struct, forbid_unknown_fields=True):
-    """One event as decoded on the hot path; the same fields and limits as `schemas.EventIn`."""
+class WireEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One event as decoded on the hot path; the same fields and limits as `schemas.EventIn`.
+
+    `gc=False`: a batch decodes into thousands of events, which the cyclic garbage collector would
+    otherwise scan again and again while they wait to be stored (they never form cycles: their
+    fields are strings, numbers and JSON-like dicts).
+    """
 
     provider: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     model: ShortText
@@ -55,7 +60,7 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=True):
     trace_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
-class WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+class WireBatch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """`{"events": [...]}`."""
 
     events: list[WireEvent]

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 # Column name -> Arrow type. The order is the physical order of the stored table.
@@ -55,7 +57,7 @@ EVENT_COLUMNS: dict[str, pa.DataType] = {
     "prompt_hash": pa.string(),
     "trace_id": pa.string(),
     "source": pa.string(),
-    "ingested_at": pa.timestamp("us"),  # UTC
+    "ingested_at": pa.timestamp("us"),  # UTC; stamped by the store at commit, increasing
 }
 EVENT_SCHEMA = pa.schema(list(EVENT_COLUMNS.items()))
 
@@ -63,7 +65,7 @@ EVENT_SCHEMA = pa.schema(list(EVENT_COLUMNS.items()))
 _UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
-def _column(values: list[Any], dtype: pa.DataType) -> pa.Array:
+def _column(values: ColumnValues, dtype: pa.DataType) -> pa.Array:
     if pa.types.is_timestamp(dtype):
         # Aware datetimes are converted to UTC; naive ones are taken as UTC already.
         return pa.array(values, type=_UTC_TIMESTAMP).cast(dtype)
@@ -77,8 +79,10 @@ def _missing(length: int, dtype: pa.DataType) -> pa.Array:
     return pa.nulls(length, type=dtype)
 
 
-EventColumns: TypeAlias = dict[str, list[Any]]
-"""Events as column lists (names of `EVENT_COLUMNS`); a store turns them into Arrow once per commit."""
+ColumnValues: TypeAlias = list[Any] | npt.NDArray[Any]
+EventColumns: TypeAlias = dict[str, ColumnValues]
+"""Events as columns (names of `EVENT_COLUMNS`): Python lists, or numpy arrays for numbers (which
+become Arrow without a copy). A store turns small batches into Arrow once per commit."""
 
 EventBatch: TypeAlias = pa.Table | EventColumns
 
@@ -97,9 +101,17 @@ def combine_batches(batches: list[EventBatch]) -> pa.Table:
     lists = [b for b in batches if not isinstance(b, pa.Table)]
     tables = [b for b in batches if isinstance(b, pa.Table)]
     if lists:
-        merged = {name: [value for batch in lists for value in batch[name]] for name in lists[0]}
+        merged = {name: _concatenate([batch[name] for batch in lists]) for name in lists[0]}
         tables.insert(0, events_table(merged))
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def _concatenate(parts: list[ColumnValues]) -> ColumnValues:
+    if len(parts) == 1:
+        return parts[0]
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return np.concatenate(parts)
+    return [value for part in parts for value in (part.tolist() if isinstance(part, np.ndarray) else part)]
 
 
 def events_table(columns: EventColumns) -> pa.Table:

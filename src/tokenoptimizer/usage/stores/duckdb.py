@@ -9,9 +9,9 @@ Idempotency: see `seen_ids`. Reads use their own cursors and never wait for the 
 Checkpoints are taken deliberately when the writer is idle, not by DuckDB in the middle of an
 append (an automatic checkpoint stalled appends for seconds at 10M rows).
 
-Rollups (see `rollups` and `duckdb_rollups`): each append also copies its new rows into
-`events_pending` in the same transaction; the writer folds them into the rollup tables every few
-seconds, and readers read both, so the rollups are never behind the events.
+Rollups (see `rollups` and `duckdb_rollups`): the writer stamps each commit's events with an
+`ingested_at` later than any before and folds the events stored since the last fold into the
+rollup tables every few seconds; readers read both, so the rollups are never behind the events.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -174,6 +175,8 @@ class DuckDBEventStore:
         self._con.execute("SET checkpoint_threshold = '1GB'")
         self._rollups = RollupKeeper(self._con)
         self._rollups.ensure(self.count_with(self._con))
+        newest = self._con.execute("SELECT max(ingested_at) FROM events").fetchall()[0][0]
+        self._stamped = np.datetime64(newest or "1970-01-01", "us")
         self._local = threading.local()
         self._queue: queue.Queue[_Pending | _Job | None] = queue.Queue()
         self._seen = self._load_seen_ids()
@@ -347,7 +350,7 @@ class DuckDBEventStore:
 
     def _write_group(self, batches: list[EventBatch]) -> list[AppendResult]:
         """Append several requests' batches in one transaction; report each request's counts."""
-        combined = combine_batches(batches)
+        combined = self._stamp(combine_batches(batches))
         con = self._con
         con.register("incoming", combined)
         try:
@@ -365,7 +368,6 @@ class DuckDBEventStore:
                 try:
                     con.execute("BEGIN")
                     con.execute("INSERT INTO events BY NAME SELECT * FROM to_store")
-                    self._rollups.add("to_store")
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")
@@ -389,35 +391,39 @@ class DuckDBEventStore:
             offset += count
         return results
 
+    def _stamp(self, table: pa.Table) -> pa.Table:
+        """Set `ingested_at` to now, later than every event stored before (the rollups' watermark)."""
+        now = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "us")
+        self._stamped = max(now, self._stamped + np.timedelta64(1, "us"))
+        stamps = pa.array(np.full(table.num_rows, self._stamped), type=EVENT_COLUMNS["ingested_at"])
+        return table.set_column(table.schema.get_field_index("ingested_at"), "ingested_at", stamps)
+
     def _new_rows(self, combined: pa.Table, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Which rows are new: neither stored already nor repeated earlier in the same group.
 
         Idempotency is per organisation: the key is (org_id, event_id), so one tenant's ids can
-        neither collide with nor reveal another's.
+        neither collide with nor reveal another's. Only rows the hashes cannot clear (a possible
+        match in `SeenIds`, a repeated hash within the group) are compared by their keys.
         """
-        keys = list(
-            zip(combined.column("org_id").to_pylist(), combined.column("event_id").to_pylist(), strict=True)
-        )
-        keep = np.ones(len(keys), dtype=bool)
+        keep = np.ones(combined.num_rows, dtype=bool)
         maybe = np.flatnonzero(self._seen.maybe_contains(h1, h2))
         if len(maybe):
-            suspects = [keys[i][1] for i in maybe]
+            suspects = _keys(combined, maybe)
             stored = {
                 (org_id, str(event_id))
                 for org_id, event_id in self._con.execute(
                     "SELECT org_id, event_id FROM events WHERE event_id IN (SELECT unnest(?::UUID[]))",
-                    [suspects],
+                    [[event_id for _org_id, event_id in suspects]],
                 ).fetchall()
             }
-            for suspect in maybe:
-                if keys[suspect] in stored:
-                    keep[suspect] = False
-        first_seen: set[tuple[str, str]] = set()
-        for position, key in enumerate(keys):
-            if key in first_seen:
-                keep[position] = False
-            else:
-                first_seen.add(key)
+            keep[maybe] = [key not in stored for key in suspects]
+        if len(np.unique(h1)) < len(h1):  # some key may repeat within the group
+            first_seen: set[tuple[str, str]] = set()
+            for position, key in enumerate(_keys(combined, np.arange(combined.num_rows))):
+                if key in first_seen:
+                    keep[position] = False
+                else:
+                    first_seen.add(key)
         return keep
 
     def _load_seen_ids(self) -> SeenIds:
@@ -488,3 +494,10 @@ class DuckDBEventStore:
         deadline = time.monotonic() + timeout
         while not self._queue.empty() and time.monotonic() < deadline:
             time.sleep(0.001)
+
+
+def _keys(table: pa.Table, rows: np.ndarray) -> list[tuple[str, str]]:
+    """The (org_id, event_id) of the given rows."""
+    org_ids = table.column("org_id").take(rows).to_pylist()
+    event_ids = table.column("event_id").take(rows).to_pylist()
+    return list(zip(org_ids, event_ids, strict=True))

@@ -1,14 +1,16 @@
 """Keeping the rollups of the DuckDB event store (what they are: see `rollups`).
 
-Appends stay cheap: an append's transaction also copies its new events into `events_pending` (the
-columns the rollups read) — one more insert, where inserting into the four rollup tables would
-double the cost of a commit (DuckDB's Python client spends ~1.5 ms on any statement). Every
-`FOLD_SECONDS`, or at `FOLD_ROWS` pending events, or when idle, the writer *folds* the pending
-events into the rollup tables in one transaction: their aggregates are added as partial rows and
-`events_pending` is emptied. Readers read the rollup tables *and* the pending events
-(`analytics.queries`), so an answer is never behind the events, and a crash leaves the three
-consistent (every change is in one transaction). Every `MERGE_SECONDS`, or when idle, the partial
-rows of the time slots folded into are merged, so a slot ends with one row per key.
+Appends stay cheap: they only insert into `events`. The store stamps each commit's events with an
+`ingested_at` later than any before, and `rollup_watermark` holds the newest `ingested_at` folded
+into the rollups, so the events after it — the view `events_pending` — are the ones not folded yet.
+Every `FOLD_SECONDS`, or at `FOLD_ROWS` pending events, or when idle, the writer *folds* them into
+the rollup tables in one transaction: their aggregates are added as partial rows and the
+watermark moves past them. Readers read the rollup tables *and* `events_pending`
+(`analytics.queries`) in one snapshot, so an answer is never behind the events, and a crash
+leaves them consistent (a fold is one transaction). Every `MERGE_SECONDS`, or when idle, the
+partial rows of the time slots folded into are merged, so a slot ends with one row per key.
+
+(Copying each append's rows into a pending table instead cost a third of the writer's time.)
 
 Re-pricing folds first, then recomputes the hours it changed from the events. A file whose
 rollups are missing, of an older `ROLLUP_VERSION`, or do not add up to its events (written by a
@@ -28,11 +30,11 @@ from tokenoptimizer.usage.stores.rollups import (
     ROLLUP_VERSION,
     ROLLUPS,
     USAGE_HOURLY,
+    WATERMARK,
     compact_sql,
     create_sql,
     insert_sql,
     pending_create_sql,
-    pending_insert_sql,
 )
 
 log = logging.getLogger(__name__)
@@ -64,11 +66,16 @@ class RollupKeeper:
         """Create the tables; rebuild the rollups when missing, outdated or not matching the events."""
         con = self._con
         con.execute("CREATE TABLE IF NOT EXISTS rollup_version (version INTEGER NOT NULL)")
-        con.execute(pending_create_sql())
         stored = con.execute("SELECT max(version) FROM rollup_version").fetchall()[0][0]
         tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        pending = int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
-        if stored == ROLLUP_VERSION and all(rollup.table in tables for rollup in ROLLUPS):
+        views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        if (
+            stored == ROLLUP_VERSION
+            and all(rollup.table in tables for rollup in ROLLUPS)
+            and WATERMARK in tables
+            and PENDING in views
+        ):
+            pending = int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
             counted = con.execute(f"SELECT sum(requests) FROM {USAGE_HOURLY.table}").fetchall()[0][0]
             if int(counted or 0) + pending == events:
                 self.pending_rows = pending
@@ -76,9 +83,9 @@ class RollupKeeper:
             log.warning(
                 "the rollups do not match the events (%s + %d vs %d): rebuilding", counted, pending, events
             )
-        self._rebuild(events)
+        self._rebuild(events, pending_is_table=PENDING in tables)
 
-    def _rebuild(self, events: int) -> None:
+    def _rebuild(self, events: int, *, pending_is_table: bool) -> None:
         started = time.monotonic()
         con = self._con
         con.execute("BEGIN")
@@ -88,22 +95,25 @@ class RollupKeeper:
                 con.execute(create_sql(rollup))
                 if events:
                     con.execute(insert_sql(rollup, "events", ordered=True))
-            con.execute(f"DROP TABLE {PENDING}")  # its columns follow the definitions too
-            con.execute(pending_create_sql())
+            # Rollup version 3 kept the pending events in a table.
+            con.execute(f"DROP {'TABLE' if pending_is_table else 'VIEW'} IF EXISTS {PENDING}")
+            con.execute(f"CREATE OR REPLACE TABLE {WATERMARK} (folded_through TIMESTAMP NOT NULL)")
+            con.execute(
+                f"INSERT INTO {WATERMARK} "
+                "SELECT coalesce(max(ingested_at), TIMESTAMP '1970-01-01') FROM events"
+            )
+            con.execute(pending_create_sql())  # its columns follow the definitions too
             con.execute("DELETE FROM rollup_version")
             con.execute("INSERT INTO rollup_version VALUES (?)", [ROLLUP_VERSION])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        self.pending_rows = 0
         if events:
             log.info("built the rollups of %d events in %.1f s", events, time.monotonic() - started)
 
     # -- appending -------------------------------------------------------------------------------
-
-    def add(self, source: str) -> None:
-        """Within an append's transaction: keep its new events (`source`) for the next fold."""
-        self._con.execute(pending_insert_sql(source))
 
     def added(self, rows: int) -> None:
         """After an append committed `rows` events."""
@@ -157,7 +167,10 @@ class RollupKeeper:
             return
         for rollup in ROLLUPS:
             con.execute(insert_sql(rollup, PENDING))
-        con.execute(f"DELETE FROM {PENDING}")
+        con.execute(
+            f"UPDATE {WATERMARK} SET folded_through = (SELECT max(ingested_at) FROM events "
+            f"WHERE ingested_at > (SELECT folded_through FROM {WATERMARK}))"
+        )
         for hour, day in slots:
             self._dirty["hour"].add(hour)
             self._dirty["day"].add(day)

@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-ROLLUP_VERSION = 3
+ROLLUP_VERSION = 4
 """Bump when a definition below changes: stores rebuild their rollups from the events on open."""
 
 LATENCY_GAMMA = 1.02
@@ -234,7 +234,13 @@ def compact_sql(rollup: Rollup) -> list[str]:
 # -- events not folded yet -------------------------------------------------------------------------
 
 PENDING = "events_pending"
-"""The DuckDB store's events appended but not yet folded into the rollups (read with them)."""
+"""The DuckDB store's events appended but not yet folded into the rollups (read with them): a view
+of the events stored after the watermark."""
+
+WATERMARK = "rollup_watermark"
+"""One row, `folded_through`: the `ingested_at` of the newest event folded into the rollups. The
+store stamps `ingested_at` itself, increasing with every commit, so the events after it are
+exactly the ones not folded yet."""
 
 
 def _pending_columns() -> tuple[str, ...]:
@@ -243,16 +249,17 @@ def _pending_columns() -> tuple[str, ...]:
 
 
 PENDING_COLUMNS = _pending_columns()
-"""The event columns the rollups read: all `events_pending` keeps of an event."""
+"""The event columns the rollups read: all `events_pending` shows of an event."""
 
 
 def pending_create_sql() -> str:
-    """`CREATE TABLE` of `events_pending` (the types of `events`)."""
-    columns = ", ".join(_quoted(name) for name in PENDING_COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {PENDING} AS SELECT {columns} FROM events LIMIT 0"
+    """`CREATE VIEW` of `events_pending`.
 
-
-def pending_insert_sql(source: str) -> str:
-    """Keep the events of `source` (a table or view of new events) until the next fold."""
+    DuckDB turns the watermark's subquery into a filter on the scan of `ingested_at`, so reading
+    the view skips every row group older than the watermark (one or two row groups are read).
+    """
     columns = ", ".join(_quoted(name) for name in PENDING_COLUMNS)
-    return f"INSERT INTO {PENDING} ({columns}) SELECT {columns} FROM {source}"
+    return (
+        f"CREATE OR REPLACE VIEW {PENDING} AS SELECT {columns} FROM events "
+        f"WHERE ingested_at > (SELECT folded_through FROM {WATERMARK})"
+    )
