@@ -213,6 +213,12 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=10, help="duration of the wrk run of single events")
     parser.add_argument("--batch-seconds", type=int, default=5, help="duration of the wrk run of batches")
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[4, 16],
+        help="clients of the wrk runs of batches, one run each (default: 4,16)",
+    )
     args = parser.parse_args()
     runs = set(args.runs.split(","))
     if not runs <= set(RUNS):
@@ -272,16 +278,18 @@ def main() -> None:
                 f"  ({load_average()})"
             )
         if "wrk1000" in runs and has_wrk:
-            # Distinct bodies for 80,000 events/s over the run, so every event is new (~0.5 MB each).
-            pool = demo_bodies(max(args.events, 80_000 * args.batch_seconds), seed=seed + 1, batch=1000)
-            rate, latency = wrk_batches(
-                server.url, server.key, pool, seconds=args.batch_seconds, connections=4
-            )
-            print(
-                f"HTTP API, batches of 1,000 (wrk, 4 connections): {rate * 1000:>10,.0f} events/s, "
-                f"{rate:,.1f} requests/s, API/raw = {rate * 1000 / raw_rate:.2f}; latency {latency}"
-                f"  ({load_average()})"
-            )
+            for connections in args.connections:
+                seed += 1
+                # Distinct bodies for 80,000 events/s over the run, so every event is new (~0.5 MB each).
+                pool = demo_bodies(max(args.events, 80_000 * args.batch_seconds), seed=seed, batch=1000)
+                rate, latency = wrk_batches(
+                    server.url, server.key, pool, seconds=args.batch_seconds, connections=connections
+                )
+                print(
+                    f"HTTP API, batches of 1,000 (wrk, {connections:>2} connections): "
+                    f"{rate * 1000:>10,.0f} events/s, {rate:,.1f} requests/s, "
+                    f"API/raw = {rate * 1000 / raw_rate:.2f}; latency {latency}  ({load_average()})"
+                )
 
 
 if __name__ == "__main__":
