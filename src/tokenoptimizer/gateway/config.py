@@ -17,7 +17,7 @@ How a call is routed:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
@@ -139,21 +139,19 @@ class RateLimits:
     tpm_per_project: int | None = None
     rpm_per_user: int | None = None
     tpm_per_user: int | None = None
+    any: bool = field(init=False, repr=False, compare=False)
+    """Whether any limit is set (asked twice per call: worked out once)."""
 
-    @property
-    def any(self) -> bool:
-        """Whether any limit is set."""
-        return any(
-            v is not None
-            for v in (
-                self.rpm_per_key,
-                self.tpm_per_key,
-                self.rpm_per_project,
-                self.tpm_per_project,
-                self.rpm_per_user,
-                self.tpm_per_user,
-            )
+    def __post_init__(self) -> None:
+        limits = (
+            self.rpm_per_key,
+            self.tpm_per_key,
+            self.rpm_per_project,
+            self.tpm_per_project,
+            self.rpm_per_user,
+            self.tpm_per_user,
         )
+        object.__setattr__(self, "any", any(v is not None for v in limits))
 
 
 @dataclass(frozen=True, slots=True)

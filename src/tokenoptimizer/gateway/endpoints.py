@@ -1,6 +1,6 @@
 """What the proxy serves and passes on: its endpoints, the headers it forwards, small helpers.
 
-Pure functions over plain data and httpx responses; no application state.
+Pure functions over plain data; no application state.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import httpx2 as httpx
 import orjson
 
 from tokenoptimizer.gateway.config import UpstreamTarget
@@ -61,27 +60,11 @@ DROP_REQUEST = frozenset(
     }
 )
 DROP_WITH_OUR_KEY = DROP_REQUEST | {b"openai-organization", b"openai-project"}
-# Headers not passed back: hop-by-hop, and what changes because httpx decoded the body.
-DROP_RESPONSE = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"transfer-encoding",
-        b"trailer",
-        b"upgrade",
-        b"content-length",
-        b"content-encoding",
-        b"date",
-        b"server",
-        b"set-cookie",
-    }
-)
 
 
-def raise_unreachable(upstream: UpstreamTarget, exc: httpx.TransportError) -> NoReturn:
-    """Turn a transport failure into the gateway's 502/504."""
-    if isinstance(exc, httpx.TimeoutException):
+def raise_unreachable(upstream: UpstreamTarget, exc: Exception) -> NoReturn:
+    """Turn a transport failure (`upstream.TRANSPORT_ERRORS`) into the gateway's 502/504."""
+    if isinstance(exc, TimeoutError):
         raise GatewayError(
             504,
             f"Upstream '{upstream.name}' did not answer in time ({type(exc).__name__})",
@@ -119,13 +102,6 @@ def parse_tags(header: str | None) -> dict[str, str]:
     if len(tags) > MAX_TAGS:
         raise GatewayError(400, f"x-tko-tags: at most {MAX_TAGS} tags (got {len(tags)})", "invalid_request")
     return tags
-
-
-def response_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
-    """The upstream answer's headers to pass back (lower-case names, hop-by-hop dropped)."""
-    return [
-        (name.lower(), value) for name, value in response.headers.raw if name.lower() not in DROP_RESPONSE
-    ]
 
 
 def upstream_error_type(content: bytes, status: int) -> str:

@@ -11,6 +11,7 @@ estimate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,7 @@ _LIMIT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def model_max_output(model: str) -> int:
     """The longest output `model` can produce (a family bound; `DEFAULT_MAX_OUTPUT` if unknown)."""
     name = model.rsplit("/", 1)[-1].lower()

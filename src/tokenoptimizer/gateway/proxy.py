@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
-import httpx2 as httpx
 import orjson
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,7 +39,6 @@ from tokenoptimizer.gateway.endpoints import (
     filter_models,
     parse_tags,
     raise_unreachable,
-    response_headers,
     upstream_error_type,
 )
 from tokenoptimizer.gateway.errors import Api, GatewayError, stream_error_event
@@ -53,12 +51,20 @@ from tokenoptimizer.gateway.events import CallFacts, Outcome, build_event
 from tokenoptimizer.gateway.ratelimit import Subjects
 from tokenoptimizer.gateway.recorder import PendingEvent
 from tokenoptimizer.gateway.streaming import StreamWatcher
+from tokenoptimizer.gateway.upstream import (
+    ACCEPT_IDENTITY,
+    TRANSPORT_ERRORS,
+    UpstreamAnswer,
+    header_text,
+    send,
+)
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.deps import Caller, caller_from_key, key_from_headers
 from tokenoptimizer.usage.pipeline import Attribution
 from tokenoptimizer.usage.wire import WireEvent
 
 PROVIDER_KEY_HEADER = "x-tko-provider-key"
+_PROVIDER_KEY = PROVIDER_KEY_HEADER.encode()
 MAX_ATTRIBUTE = 200
 _JSON = (b"content-type", b"application/json")
 
@@ -123,6 +129,8 @@ class ProxiedCall:
         self.ts = datetime.now(UTC)
         self.path: str = scope["path_params"]["path"].strip("/")
         self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self.own_key = self.header(_PROVIDER_KEY)
+        """The caller's own provider key, if it sent one."""
         self.caller: Caller | None = None
         self.raw = b""
         self.body: dict[str, Any] = {}
@@ -255,7 +263,7 @@ class ProxiedCall:
         project_id = caller.key_project_id or ""
         self.config = config = await self.gateway.org_config(caller.org_id)
         route = config.route(self.api, project_id, self.attributes["feature"], self.model)
-        own_key = self.header(PROVIDER_KEY_HEADER.encode())
+        own_key = self.own_key
         if own_key:
             if not config.allow_key_passthrough:
                 raise GatewayError(
@@ -278,7 +286,8 @@ class ProxiedCall:
         if config.limits.any:
             await self.gateway.rate_limiter.admit(config.limits, self._subjects(), input_estimate(body_size))
         budgets = self.context.budgets
-        if budgets.rules(caller.org_id) or budgets.extra_guards:
+        # Guards first: `rules` may ask Redis, and `reserve` asks it again anyway.
+        if budgets.extra_guards or budgets.rules(caller.org_id):
             self._reserve(endpoint, body_size, route)
 
     def _subjects(self) -> Subjects:
@@ -333,25 +342,24 @@ class ProxiedCall:
         query: bytes = self.scope.get("query_string", b"")
         return upstream.base_url + suffix + ("?" + query.decode("latin-1") if query else "")
 
-    def _upstream_headers(self, upstream: UpstreamTarget) -> list[tuple[bytes, bytes]]:
+    def _upstream_headers(self, upstream: UpstreamTarget) -> list[tuple[str, str]]:
         # With the organisation's key, the caller does not choose the provider account it bills.
-        drop = DROP_REQUEST if self.header(PROVIDER_KEY_HEADER.encode()) else DROP_WITH_OUR_KEY
+        drop = DROP_REQUEST if self.own_key else DROP_WITH_OUR_KEY
         headers = [
-            (name, value)
+            (name.decode("latin-1"), header_text(value))
             for name, value in self.scope["headers"]
             if name not in drop and not name.startswith(b"x-tko-")
         ]
+        headers.append(ACCEPT_IDENTITY)
         auth = upstream.auth_header()
         if auth is not None:
-            headers.append((auth[0].encode(), auth[1].encode("latin-1")))
+            headers.append(auth)
         return headers
 
-    async def _open(self, upstream: UpstreamTarget, content: bytes, method: str = "POST") -> httpx.Response:
-        client = self.gateway.client
-        request = client.build_request(
-            method, self._url(upstream), headers=self._upstream_headers(upstream), content=content or None
+    async def _open(self, upstream: UpstreamTarget, content: bytes, method: str = "POST") -> UpstreamAnswer:
+        return await send(
+            self.gateway.client, method, self._url(upstream), self._upstream_headers(upstream), content
         )
-        return await client.send(request, stream=True)
 
     async def _forward_free(self, endpoint: Endpoint, raw: bytes) -> None:
         """Model lists and token counting: forwarded to the caller's upstream, not recorded."""
@@ -366,21 +374,18 @@ class ProxiedCall:
             except orjson.JSONDecodeError:
                 model = ""
         upstream = config.default_upstream(self.api, caller.key_project_id or "", model or "*")
-        own_key = self.header(PROVIDER_KEY_HEADER.encode())
+        own_key = self.own_key
         if own_key and config.allow_key_passthrough:
             upstream = upstream.with_key(own_key)
         require_key(upstream)
         try:
             response = await self._open(upstream, raw, self.scope["method"])
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             raise_unreachable(upstream, exc)
-        if endpoint.usage_api == "models" and response.status_code == 200 and upstream.allowed_models:
+        content = await _read(response, upstream)
+        if endpoint.usage_api == "models" and response.status == 200 and upstream.allowed_models:
             content = filter_models(content, upstream)
-        await self._answer(response.status_code, response_headers(response), content)
+        await self._answer(response.status, response.headers, content)
 
     async def _forward(self, endpoint: Endpoint, payload: dict[str, Any]) -> None:
         route = self.route
@@ -400,35 +405,35 @@ class ProxiedCall:
                 strip_usage = True
         try:
             response = await self._send_with_fallback(route, payload, strip_usage, outcome)
+            stream = streaming and response.status < 400 and response.event_stream
+            content = None if stream else await _read(response, outcome.upstream or route.upstream)
         except GatewayError as exc:
             outcome.status, outcome.error_type = "error", exc.event_error
             self._record(endpoint, outcome)
             await self._answer_error(exc)
             return
-        if response.status_code >= 400:
-            content = await _read_and_close(response)
-            outcome.status, outcome.error_type = "error", upstream_error_type(content, response.status_code)
-            await self._answer(response.status_code, response_headers(response), content)
-            self._record(endpoint, outcome)
-            return
-        if streaming and response.headers.get("content-type", "").startswith("text/event-stream"):
+        if content is None:
             await self._stream(endpoint, response, strip_usage, outcome)
             return
-        content = await _read_and_close(response)
-        await self._answer(response.status_code, response_headers(response), content)
+        if response.status >= 400:
+            outcome.status, outcome.error_type = "error", upstream_error_type(content, response.status)
+            await self._answer(response.status, response.headers, content)
+            self._record(endpoint, outcome)
+            return
+        await self._answer(response.status, response.headers, content)
         self._record(endpoint, outcome, content)
 
     async def _send_with_fallback(
         self, route: Route, payload: dict[str, Any], strip_usage: bool, outcome: Outcome
-    ) -> httpx.Response:
+    ) -> UpstreamAnswer:
         """Send to the route's upstream; on 5xx or a transport failure, once to its fallback."""
         content = self._content(payload, route.model, strip_usage)
         try:
             response = await self._open(route.upstream, content)
-            if response.status_code < 500 or route.fallback is None:
+            if response.status < 500 or route.fallback is None:
                 return response
-            await response.aclose()
-        except httpx.TransportError as exc:
+            response.close()
+        except TRANSPORT_ERRORS as exc:
             if route.fallback is None:
                 raise_unreachable(route.upstream, exc)
         fallback = route.fallback
@@ -438,7 +443,7 @@ class ProxiedCall:
         outcome.tags["tko_fallback"] = fallback.name
         try:
             return await self._open(fallback, self._content(payload, model, strip_usage))
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             raise_unreachable(fallback, exc)
 
     def _content(self, payload: dict[str, Any], model: str, changed: bool) -> bytes:
@@ -450,25 +455,27 @@ class ProxiedCall:
         return orjson.dumps(payload)
 
     async def _stream(
-        self, endpoint: Endpoint, response: httpx.Response, strip_usage: bool, outcome: Outcome
+        self, endpoint: Endpoint, response: UpstreamAnswer, strip_usage: bool, outcome: Outcome
     ) -> None:
         """Pass a stream through chunk by chunk, watching it for usage and the first token."""
         watcher = StreamWatcher(endpoint.usage_api, strip_usage_chunk=strip_usage)
-        headers = response_headers(response)
+        headers = response.headers
         headers.append((b"x-tko-event-id", str(self.event_id).encode()))
-        await self.send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await self.send({"type": "http.response.start", "status": response.status, "headers": headers})
         gone = asyncio.Event()
         listener = asyncio.get_running_loop().create_task(_wait_disconnect(self.receive, gone))
         send = self.send
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.chunks():
                 out = watcher.feed(chunk)
                 if outcome.first_token_at is None and watcher.first_token:
                     outcome.first_token_at = time.perf_counter()
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
                 if gone.is_set():
-                    outcome.status, outcome.error_type = "error", "client_disconnected"
+                    # SDKs hang up on the final event; only a caller gone before it cut the call.
+                    if not watcher.finished:
+                        outcome.status, outcome.error_type = "error", "client_disconnected"
                     break
             else:
                 rest = watcher.flush()
@@ -476,7 +483,7 @@ class ProxiedCall:
                     await send({"type": "http.response.body", "body": rest, "more_body": True})
                 if not watcher.finished and watcher.usage is None:
                     outcome.status, outcome.error_type = "error", "stream_interrupted"
-        except httpx.HTTPError as exc:
+        except TRANSPORT_ERRORS as exc:
             outcome.status, outcome.error_type = "error", "stream_interrupted"
             message = f"The upstream stream was interrupted ({type(exc).__name__}); the call was recorded"
             await send(
@@ -488,7 +495,7 @@ class ProxiedCall:
             )
         finally:
             listener.cancel()
-            await response.aclose()
+            response.close()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         if watcher.error is not None and outcome.status == "ok":
             outcome.status, outcome.error_type = "error", error_type_of(watcher.error) or "stream_error"
@@ -565,11 +572,12 @@ class ProxiedCall:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-async def _read_and_close(response: httpx.Response) -> bytes:
+async def _read(response: UpstreamAnswer, upstream: UpstreamTarget) -> bytes:
+    """An answer's whole body; a failure while it arrives is the gateway's 502/504."""
     try:
-        return await response.aread()
-    finally:
-        await response.aclose()
+        return await response.read()
+    except TRANSPORT_ERRORS as exc:
+        raise_unreachable(upstream, exc)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -62,7 +62,8 @@ class EventRecorder:
         """The call's handler finished (its event, if any, is queued)."""
         with self._idle:
             self._calls -= 1
-            self._idle.notify_all()
+            if self._calls == 0:  # else `wait_idle` would wake up for nothing
+                self._idle.notify_all()
 
     def add(self, item: PendingEvent) -> None:
         """Queue an event (call from the serving event loop)."""

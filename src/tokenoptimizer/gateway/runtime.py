@@ -3,9 +3,9 @@
 The upstream HTTP client, configuration per organisation, rate limit counters and the calls
 still being recorded:
 
-* One pooled `httpx.AsyncClient` for every upstream (created on first use in the serving event
-  loop, closed with the server), so a call reuses an open connection instead of a new TCP/TLS
-  handshake.
+* One pooled `aiohttp.ClientSession` for every upstream (`upstream.open_session`, created on
+  first use in the serving event loop, closed with the server), so a call reuses an open
+  connection instead of a new TCP/TLS handshake.
 * Each organisation's configuration (`OrgGateway`) is read once and kept for
   `gateway_config_cache_seconds`; the API drops it at once after a change.
 * Events are recorded after the response is sent, in batches (`recorder`); `drain` /
@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import anyio.to_thread
-import httpx2 as httpx
 
 from tokenoptimizer.db.base import Database
-from tokenoptimizer.gateway import service
+from tokenoptimizer.gateway import service, upstream
 from tokenoptimizer.gateway.config import OrgGateway, RateLimits, UpstreamTarget, guess_provider
 from tokenoptimizer.gateway.ratelimit import RateLimiter
 from tokenoptimizer.gateway.recorder import EventRecorder
@@ -53,29 +53,17 @@ class Gateway:
         self.rate_limiter = RateLimiter(settings.redis_url)
         self._configs: dict[str, tuple[float, OrgGateway]] = {}
         self._closing: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
     # -- upstream client -----------------------------------------------------------------------
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        """The pooled client of the running event loop."""
+    def client(self) -> aiohttp.ClientSession:
+        """The pooled session of the running event loop."""
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            settings = self.settings
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    settings.gateway_timeout_seconds, connect=settings.gateway_connect_timeout_seconds
-                ),
-                limits=httpx.Limits(
-                    max_connections=settings.gateway_max_connections,
-                    max_keepalive_connections=settings.gateway_max_connections,
-                    keepalive_expiry=60,
-                ),
-                follow_redirects=False,
-                trust_env=False,
-            )
+            self._client = upstream.open_session(self.settings)
             self._client_loop = loop
         return self._client
 
@@ -145,7 +133,7 @@ class Gateway:
     async def _close_client(self) -> None:
         client, self._client, self._client_loop = self._client, None, None
         if client is not None:
-            await client.aclose()
+            await client.close()
 
 
 def _default_upstream(api: str, base_url: str, api_key: str | None) -> UpstreamTarget:

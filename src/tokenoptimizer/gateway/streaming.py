@@ -12,6 +12,9 @@ parsed only when a cheap byte search says they may carry what we need:
 * Anthropic messages: `message_start` (input and cache tokens) and `message_delta` (output tokens,
   cumulative).
 
+The same byte search picks the events of a block worth parsing: a fast upstream's whole stream
+often arrives as one block.
+
 Every forwarded event is also kept (by reference), so when a stream is cut the text it delivered
 can be extracted and counted.
 """
@@ -32,7 +35,7 @@ _FIRST_TOKEN = {
     "responses": re.compile(rb"\.delta\b"),
     "messages": re.compile(rb"content_block_delta"),
 }
-_USAGE_OBJECT = re.compile(rb'"usage":\s*\{')
+_USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
 _RESPONSE_DONE = re.compile(rb"response\.(?:completed|incomplete|failed)")
 
 
@@ -72,7 +75,8 @@ def parse_event(raw: bytes) -> tuple[str | None, Any]:
 
 def split_events(block: bytes) -> Iterator[bytes]:
     """The non-empty events of a block of complete events."""
-    for event in _EVENT_SPLIT.split(block):
+    # The usual `\n\n`-only stream: bytes.split is ~20x faster than the regular expression.
+    for event in _EVENT_SPLIT.split(block) if b"\r" in block else block.split(b"\n\n"):
         if event.strip():
             yield event
 
@@ -146,6 +150,9 @@ class StreamWatcher:
         kept: list[bytes] = []
         stripped = False
         for event in split_events(block):
+            if _USAGE_OBJECT.search(event) is None and b'"error"' not in event:
+                kept.append(event)
+                continue
             _, data = parse_event(event)
             if isinstance(data, dict):
                 if data.get("error"):
@@ -163,6 +170,8 @@ class StreamWatcher:
 
     def _anthropic_usage(self, block: bytes) -> None:
         for event in split_events(block):
+            if b"message_start" not in event and b"message_delta" not in event and b"error" not in event:
+                continue
             name, data = parse_event(event)
             if not isinstance(data, dict):
                 continue
@@ -183,6 +192,8 @@ class StreamWatcher:
 
     def _responses_usage(self, block: bytes) -> None:
         for event in split_events(block):
+            if _RESPONSE_DONE.search(event) is None and b'"error"' not in event:
+                continue
             _, data = parse_event(event)
             if not isinstance(data, dict):
                 continue
