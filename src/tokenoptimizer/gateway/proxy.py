@@ -59,7 +59,7 @@ from tokenoptimizer.gateway.upstream import (
     send,
 )
 from tokenoptimizer.server.context import AppContext
-from tokenoptimizer.server.deps import Caller, caller_from_key, key_from_headers
+from tokenoptimizer.server.deps import Caller, cached_caller, key_from_headers, verified_caller
 from tokenoptimizer.usage.pipeline import Attribution
 from tokenoptimizer.usage.wire import WireEvent
 
@@ -195,10 +195,9 @@ class ProxiedCall:
                 "invalid_api_key",
             )
         try:
-            if self.context.key_cache.get(secret) is None:
-                caller = await anyio.to_thread.run_sync(caller_from_key, self.context, secret)
-            else:
-                caller = caller_from_key(self.context, secret)
+            caller = cached_caller(self.context, secret)
+            if caller is None:
+                caller = await anyio.to_thread.run_sync(verified_caller, self.context, secret)
         except HTTPException as exc:
             raise GatewayError(
                 401, "Invalid or revoked TokenOptimizer API key", "authentication", "invalid_api_key"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tokenoptimizer.accounts.models import Role
 from tokenoptimizer.accounts.security import API_KEY_PREFIX
-from tokenoptimizer.accounts.service import session_user, verify_api_key
+from tokenoptimizer.accounts.service import KeyIdentity, session_user, verify_api_key
 from tokenoptimizer.server.context import AppContext
 
 SESSION_COOKIE = "tko_session"
@@ -113,13 +113,27 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
 
 def caller_from_key(context: AppContext, secret: str) -> Caller:
     """The caller of a valid key (cached for a few seconds), or 401."""
+    return cached_caller(context, secret) or verified_caller(context, secret)
+
+
+def cached_caller(context: AppContext, secret: str) -> Caller | None:
+    """The caller of a cached key; None means: call `verified_caller` (it asks the database)."""
     identity = context.key_cache.get(secret)
+    return None if identity is None else _key_caller(identity)
+
+
+def verified_caller(context: AppContext, secret: str) -> Caller:
+    """Ask the database whether the key is valid (and cache the answer), or 401."""
+    with context.db.session() as session:
+        identity = verify_api_key(session, secret)
     if identity is None:
-        with context.db.session() as session:
-            identity = verify_api_key(session, secret)
-        if identity is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
-        context.key_cache.put(secret, identity)
+        context.key_cache.drop(secret)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    context.key_cache.put(secret, identity)
+    return _key_caller(identity)
+
+
+def _key_caller(identity: KeyIdentity) -> Caller:
     return Caller(
         org_id=identity.org_id,
         scopes=identity.scopes,

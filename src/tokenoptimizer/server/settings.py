@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     api_key_cache_seconds: float = 5.0
     """How long a verified API key is trusted without asking the database again. Revoking a key
-    in this process takes effect at once; other processes see it after at most this long."""
+    in this process takes effect at once; other processes see it within twice this long."""
 
     ingest_max_batch: int = 10_000
     """Largest number of events accepted in one ingest request."""

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokenoptimizer.server.context import AppContext
-from tokenoptimizer.server.deps import caller_from_key, key_from_headers
+from tokenoptimizer.server.deps import cached_caller, key_from_headers, verified_caller
 from tokenoptimizer.usage.request_body import INGEST_MAX_BYTES, decode_content
 from tokenoptimizer.usage.routes import accept_events
 
@@ -54,11 +54,10 @@ class IngestFastPath:
         body = await _read_body(receive)
         try:
             body = decode_content(body, headers.get("content-encoding", ""), INGEST_MAX_BYTES)
-            if self.context.key_cache.get(secret) is None:
+            caller = cached_caller(self.context, secret)
+            if caller is None:
                 # Rare (once per key every few seconds): ask the database off the event loop.
-                caller = await anyio.to_thread.run_sync(caller_from_key, self.context, secret)
-            else:
-                caller = caller_from_key(self.context, secret)
+                caller = await anyio.to_thread.run_sync(verified_caller, self.context, secret)
             result = await accept_events(self.context, caller, body)
         except HTTPException as exc:
             extra = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]

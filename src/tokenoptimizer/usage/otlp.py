@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tokenoptimizer.server.deps import Caller, ContextDep, key_from_headers, require
+from tokenoptimizer.server.deps import Caller, ContextDep, cached_caller, key_from_headers, require
 from tokenoptimizer.usage.otlp_mapping import RejectedSpan, events_from_request
 from tokenoptimizer.usage.partial_ingest import ingest_valid
 from tokenoptimizer.usage.pipeline import Attribution
@@ -126,9 +126,12 @@ async def export_traces(request: Request, context: ContextDep) -> Response:
 async def _caller(request: Request, context: ContextDep) -> Caller:
     """The ingest caller; the database is asked off the event loop, when the key is not cached."""
     secret = key_from_headers(request.headers)
-    if secret is not None and context.key_cache.get(secret) is not None:
-        return _INGEST(request, context)
-    return await anyio.to_thread.run_sync(_INGEST, request, context)
+    caller = None if secret is None else cached_caller(context, secret)
+    if caller is None:
+        return await anyio.to_thread.run_sync(_INGEST, request, context)
+    if "ingest" not in caller.scopes:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this credential lacks the 'ingest' scope")
+    return caller
 
 
 async def _store(
