@@ -230,11 +230,13 @@ def run_delay(args: argparse.Namespace, delay_ms: float) -> list[str]:
     with fake_provider(delay_ms) as provider, gateway(provider) as (gw_url, key, pid):
         direct_url = provider + "/v1/chat/completions"
         proxied_url = gw_url + "/gateway/openai/v1/chat/completions"
-        # Warm up both paths (connections, caches, the tokenizer, DuckDB).
-        run_wrk(direct_url, key, scenarios[0][1], 200, 8)
-        answered += run_wrk(proxied_url, key, scenarios[0][1], 200, 8).requests
+        # Warm up both paths (connections, caches, the tokenizer, DuckDB) at the highest
+        # concurrency, so that no measured run opens the connections of its first calls.
+        warm = max(args.concurrency)
+        run_wrk(direct_url, key, scenarios[0][1], 500, warm)
+        answered += run_wrk(proxied_url, key, scenarios[0][1], 500, warm).requests
         for name, body, requests in scenarios:
-            for concurrency in (1, 32):
+            for concurrency in args.concurrency:
                 direct = run_wrk(direct_url, key, body, requests, concurrency)
                 proxied = run_wrk(proxied_url, key, body, requests, concurrency)
                 answered += proxied.requests
@@ -265,6 +267,9 @@ def main() -> None:
     parser.add_argument("--stream-requests", type=int, default=500, help="streaming requests per run")
     parser.add_argument(
         "--delay-ms", type=float, nargs="+", default=[0.0, 20.0], help="the fake provider's answer delays"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 32], help="connections of each run (default: 1 32)"
     )
     args = parser.parse_args()
 

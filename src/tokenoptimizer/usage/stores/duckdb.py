@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 MAX_GROUP_ROWS = 200_000
 GROUP_LINGER_SECONDS = 0.002
 IDLE_CHECKPOINT_SECONDS = 30.0
-IDLE_FOLD_SECONDS = 0.2  # fold pending events into the rollups after this long without appends
+IDLE_FOLD_SECONDS = 5.0  # fold pending events into the rollups after this long without appends
 IDLE_MERGE_SECONDS = 2.0  # merge the rollups' partial rows after this long
 DEFAULT_MEMORY_LIMIT = "1GB"
 

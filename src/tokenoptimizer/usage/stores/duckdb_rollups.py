@@ -40,7 +40,7 @@ from tokenoptimizer.usage.stores.rollups import (
 log = logging.getLogger(__name__)
 
 FOLD_ROWS = 50_000
-FOLD_SECONDS = 2.0
+FOLD_SECONDS = 10.0
 MERGE_SECONDS = 60.0
 
 
