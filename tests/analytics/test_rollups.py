@@ -11,6 +11,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,6 @@ from tokenoptimizer.analytics.queries import (
     compile_percentiles,
     compile_query,
 )
-from tokenoptimizer.usage.stores import duckdb as duckdb_store
 from tokenoptimizer.usage.stores import duckdb_rollups, events_table
 from tokenoptimizer.usage.stores.duckdb import DuckDBEventStore
 from tokenoptimizer.usage.stores.rollups import (
@@ -545,7 +545,7 @@ def _count(store: DuckDBEventStore, sql: str) -> int:
 
 def test_pending_events_are_read_until_folded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Nothing folds while appending…
-    monkeypatch.setattr(duckdb_store, "IDLE_FOLD_SECONDS", 3600.0)
+    monkeypatch.setattr(duckdb_rollups, "IDLE_FOLD_SECONDS", 3600.0)
     monkeypatch.setattr(duckdb_rollups, "FOLD_SECONDS", 3600.0)
     store = DuckDBEventStore(f"duckdb:///{tmp_path / 'e.duckdb'}")
     table = _concentrated_events(600, seed=9)
@@ -558,15 +558,14 @@ def test_pending_events_are_read_until_folded(tmp_path: Path, monkeypatch: pytes
     assert sum(row["requests"] for row in with_rollups) == 600
     assert_same_answers(with_rollups, from_events)
     # …then the writer folds them when idle.
-    monkeypatch.setattr(duckdb_store, "IDLE_FOLD_SECONDS", 0.01)
-    store.run_exclusive(lambda: None)  # wakes the writer
+    monkeypatch.setattr(duckdb_rollups, "IDLE_FOLD_SECONDS", 0.01)
     _wait_for(lambda: _count(store, f"SELECT count(*) FROM {PENDING}") == 0)
     _wait_for(lambda: store.rollups_pending is None)  # then queries skip the empty table
     folded, _events = _summary_of(store, ORG)
     assert_same_answers(folded, from_events)
     store.close()
     # Pending events survive a restart (they are stored in the append's transaction).
-    monkeypatch.setattr(duckdb_store, "IDLE_FOLD_SECONDS", 3600.0)
+    monkeypatch.setattr(duckdb_rollups, "IDLE_FOLD_SECONDS", 3600.0)
     store = DuckDBEventStore(f"duckdb:///{tmp_path / 'e.duckdb'}")
     store.append(events_table(random_events(50, ORG, seed=11)))
     store.close()  # folds on close…
@@ -584,11 +583,31 @@ def test_pending_events_are_read_until_folded(tmp_path: Path, monkeypatch: pytes
     store.close()
 
 
+def test_folds_beside_appends_lose_and_double_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollup thread folds while the writer appends: every event is counted exactly once."""
+    monkeypatch.setattr(duckdb_rollups, "FOLD_ROWS", 30)
+    monkeypatch.setattr(duckdb_rollups, "TICK_SECONDS", 0.001)
+    store = DuckDBEventStore(f"duckdb:///{tmp_path / 'e.duckdb'}")
+    table = _concentrated_events(3000, seed=21)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda start: store.append(table.slice(start, 25)), range(0, 3000, 25)))
+    folds = _count(store, "SELECT count(*) FROM usage_hourly")
+    assert folds > 1  # the thread folded while the appends ran
+    with_rollups, from_events = _summary_of(store, ORG)
+    assert sum(row["requests"] for row in with_rollups) == 3000
+    assert_same_answers(with_rollups, from_events)
+    _wait_for(lambda: store.rollups_pending is None)  # everything folded in the end
+    assert _count(store, "SELECT sum(requests) FROM usage_hourly") == 3000
+    store.close()
+
+
 def test_partial_rows_are_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every append folds at once (partial rows), nothing merges…
     monkeypatch.setattr(duckdb_rollups, "FOLD_ROWS", 1)
     monkeypatch.setattr(duckdb_rollups, "MERGE_SECONDS", 3600.0)
-    monkeypatch.setattr(duckdb_store, "IDLE_MERGE_SECONDS", 3600.0)
+    monkeypatch.setattr(duckdb_rollups, "IDLE_MERGE_SECONDS", 3600.0)
     store = DuckDBEventStore(f"duckdb:///{tmp_path / 'e.duckdb'}")
     table = _concentrated_events(600, seed=9)
     for start in range(0, 600, 20):
@@ -601,8 +620,7 @@ def test_partial_rows_are_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     with_rollups, from_events = _summary_of(store, ORG)
     assert_same_answers(with_rollups, from_events)
     # …then the writer merges them when idle.
-    monkeypatch.setattr(duckdb_store, "IDLE_MERGE_SECONDS", 0.01)
-    store.run_exclusive(lambda: None)  # wakes the writer
+    monkeypatch.setattr(duckdb_rollups, "IDLE_MERGE_SECONDS", 0.01)
     _wait_for(lambda: _count(store, rows) == _count(store, distinct))
     merged, _events = _summary_of(store, ORG)
     assert_same_answers(merged, from_events)

@@ -10,13 +10,15 @@ Checkpoints are taken deliberately when the writer is idle, not by DuckDB in the
 append (an automatic checkpoint stalled appends for seconds at 10M rows).
 
 Rollups (see `rollups` and `duckdb_rollups`): the writer stamps each commit's events with an
-`ingested_at` later than any before and folds the events stored since the last fold into the
-rollup tables every few seconds; readers read both, so the rollups are never behind the events.
+`ingested_at` later than any before; a thread of the rollups folds the events stored since the
+last fold into the rollup tables every few seconds; readers read both, so the rollups are never
+behind the events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -51,8 +53,6 @@ log = logging.getLogger(__name__)
 MAX_GROUP_ROWS = 200_000
 GROUP_LINGER_SECONDS = 0.002
 IDLE_CHECKPOINT_SECONDS = 30.0
-IDLE_FOLD_SECONDS = 5.0  # fold pending events into the rollups after this long without appends
-IDLE_MERGE_SECONDS = 2.0  # merge the rollups' partial rows after this long
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 _DUCKDB_TYPES = {
@@ -140,13 +140,25 @@ class _Pending:
 
 
 class _Job:
-    """A write other than an append (e.g. re-pricing), run by the writer between groups."""
+    """A write other than an append (e.g. re-pricing), run by the writer between groups.
 
-    __slots__ = ("run", "future")
+    With `rollups`, it runs holding the rollups' lock (no fold or merge meanwhile); `committed`
+    is called after its transaction commits.
+    """
 
-    def __init__(self, run: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
+    __slots__ = ("run", "future", "rollups", "committed")
+
+    def __init__(
+        self,
+        run: Callable[[duckdb.DuckDBPyConnection], int],
+        *,
+        rollups: bool = False,
+        committed: Callable[[], None] | None = None,
+    ) -> None:
         self.run = run
         self.future: Future[int] = Future()
+        self.rollups = rollups
+        self.committed = committed
 
 
 class DuckDBEventStore:
@@ -186,6 +198,7 @@ class DuckDBEventStore:
             target=self._write_loop, name="tokenoptimizer-event-writer", daemon=True
         )
         self._writer.start()
+        self._rollups.start()
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -209,19 +222,10 @@ class DuckDBEventStore:
 
     def _write_loop(self) -> None:
         while True:
-            rollups = self._rollups
-            idle = (
-                IDLE_FOLD_SECONDS
-                if rollups.pending_rows
-                else IDLE_MERGE_SECONDS
-                if rollups.dirty
-                else IDLE_CHECKPOINT_SECONDS
-            )
             try:
-                first = self._queue.get(timeout=idle)
+                first = self._queue.get(timeout=IDLE_CHECKPOINT_SECONDS)
             except queue.Empty:
-                if not rollups.when_idle():
-                    self._checkpoint()
+                self._checkpoint()
                 continue
             if first is None:
                 return
@@ -256,22 +260,23 @@ class DuckDBEventStore:
             else:
                 for pending, result in zip(group, results, strict=True):
                     pending.future.set_result(result)
-            self._rollups.after_append()
             if deferred is not None:
                 self._run_job(deferred)
 
     def _run_job(self, job: _Job) -> None:
         con = self._con
-        try:
-            con.execute("BEGIN")
-            result = job.run(con)
-            con.execute("COMMIT")
-        except Exception as exc:
-            self._rollback()
-            self._rollups.recount()
-            job.future.set_exception(exc)
-        else:
-            job.future.set_result(result)
+        with self._rollups.lock if job.rollups else contextlib.nullcontext():
+            try:
+                con.execute("BEGIN")
+                result = job.run(con)
+                con.execute("COMMIT")
+            except Exception as exc:
+                self._rollback()
+                job.future.set_exception(exc)
+                return
+        if job.committed is not None:
+            job.committed()
+        job.future.set_result(result)
 
     def _rollback(self) -> None:
         """Roll back the writer's transaction, if one is still open (never kills the writer)."""
@@ -292,24 +297,25 @@ class DuckDBEventStore:
         columns = [name for name in costs.column_names if name != "event_id"]
         assignments = ", ".join(f'"{name}" = c."{name}"' for name in columns)
 
+        folded: list[int] = []
+
         def run(con: duckdb.DuckDBPyConnection) -> int:
             con.register("new_costs", costs)
             try:
-                self._rollups.fold_in_transaction()
+                folded.append(self._rollups.fold_in_transaction(con))
                 rows = con.execute(
                     f"UPDATE events SET {assignments} FROM new_costs c "
                     "WHERE events.org_id = ? AND events.event_id = c.event_id::UUID",
                     [org_id],
                 ).fetchall()
-                self._rollups.rebuild_hours(org_id, "new_costs")
-                self._rollups.pending_rows = 0  # folded above; recounted if this job rolls back
+                self._rollups.rebuild_hours(con, org_id, "new_costs")
             finally:
                 con.unregister("new_costs")
             return int(rows[0][0]) if rows else 0
 
         if self._closed:
             raise EventStoreError("the event store is closed")
-        job = _Job(run)
+        job = _Job(run, rollups=True, committed=lambda: self._rollups.folded_committed(sum(folded)))
         self._queue.put(job)
         return job.future.result()
 
@@ -441,7 +447,8 @@ class DuckDBEventStore:
 
     def _checkpoint(self) -> None:
         try:
-            self._con.execute("CHECKPOINT")
+            with self._rollups.lock:  # not in the middle of a fold
+                self._con.execute("CHECKPOINT")
         except duckdb.Error:
             log.warning("checkpoint failed", exc_info=True)
 
@@ -484,8 +491,7 @@ class DuckDBEventStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=60)
-        self._rollups.fold()
-        self._rollups.merge()
+        self._rollups.stop()
         self._checkpoint()
         self._con.close()
 

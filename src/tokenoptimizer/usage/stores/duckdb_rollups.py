@@ -3,12 +3,16 @@
 Appends stay cheap: they only insert into `events`. The store stamps each commit's events with an
 `ingested_at` later than any before, and `rollup_watermark` holds the newest `ingested_at` folded
 into the rollups, so the events after it — the view `events_pending` — are the ones not folded yet.
-Every `FOLD_SECONDS`, or at `FOLD_ROWS` pending events, or when idle, the writer *folds* them into
-the rollup tables in one transaction: their aggregates are added as partial rows and the
-watermark moves past them. Readers read the rollup tables *and* `events_pending`
-(`analytics.queries`) in one snapshot, so an answer is never behind the events, and a crash
-leaves them consistent (a fold is one transaction). Every `MERGE_SECONDS`, or when idle, the
-partial rows of the time slots folded into are merged, so a slot ends with one row per key.
+Every `FOLD_SECONDS`, or at `FOLD_ROWS` pending events, or when idle, a thread of its own *folds*
+them into the rollup tables in one transaction: their aggregates are added as partial rows and the
+watermark moves past them. It runs beside the writer, on its own cursor (DuckDB transactions
+appending to `events` and inserting into the rollup tables do not conflict), so appends never wait
+for a fold; a fold's snapshot ends at some commit, and later commits carry later stamps, so they
+stay pending. Folds, merges and re-pricing take `lock`: only one of them writes the rollups.
+Readers read the rollup tables *and* `events_pending` (`analytics.queries`) in one snapshot, so an
+answer is never behind the events, and a crash leaves them consistent (a fold is one transaction).
+Every `MERGE_SECONDS`, or when idle, the partial rows of the time slots folded into are merged, so
+a slot ends with one row per key.
 
 (Copying each append's rows into a pending table instead cost a third of the writer's time.)
 
@@ -20,6 +24,7 @@ version without rollups) gets them rebuilt from the events on open.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime
 
@@ -42,18 +47,60 @@ log = logging.getLogger(__name__)
 FOLD_ROWS = 50_000
 FOLD_SECONDS = 10.0
 MERGE_SECONDS = 60.0
+IDLE_FOLD_SECONDS = 5.0  # fold pending events after this long without appends
+IDLE_MERGE_SECONDS = 2.0  # merge partial rows after this long without appends
+TICK_SECONDS = 0.5  # how often the rollup thread looks for work
 
 
 class RollupKeeper:
-    """The rollup upkeep of one DuckDB event store; used by its writer thread only."""
+    """The rollup upkeep of one DuckDB event store: its thread folds and merges (`start`)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
         # Events appended since the last fold; 0 only when `events_pending` is empty, so readers
-        # may skip it then (raised before an append is acknowledged, cleared after a fold commits).
+        # may skip it then (raised before an append is acknowledged, lowered after a fold commits).
         self.pending_rows = 0
+        self.lock = threading.RLock()  # held while writing the rollup tables
+        self._count_lock = threading.Lock()
         self._dirty: dict[str, set[datetime]] = {"hour": set(), "day": set()}
-        self._folded_at = self._merged_at = time.monotonic()
+        self._folded_at = self._merged_at = self._appended_at = time.monotonic()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Fold and merge in a thread of its own from now on."""
+        self._thread = threading.Thread(target=self._run, name="tokenoptimizer-rollups", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread; then fold and merge what is left (on close)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        self.fold(self._con)
+        self.merge(self._con)
+
+    def _run(self) -> None:
+        cursor = self._con.cursor()
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(TICK_SECONDS)
+                self._wake.clear()
+                if not self._stop.is_set():
+                    self._upkeep(cursor)
+        finally:
+            cursor.close()
+
+    def _upkeep(self, con: duckdb.DuckDBPyConnection) -> None:
+        now = time.monotonic()
+        idle = now - self._appended_at
+        due = now - self._folded_at >= FOLD_SECONDS or idle >= IDLE_FOLD_SECONDS
+        if self.pending_rows and (self.pending_rows >= FOLD_ROWS or due):
+            self.fold(con)
+        elif self.dirty and (now - self._merged_at >= MERGE_SECONDS or idle >= IDLE_MERGE_SECONDS):
+            self.merge(con)
 
     @property
     def dirty(self) -> bool:
@@ -117,54 +164,43 @@ class RollupKeeper:
 
     def added(self, rows: int) -> None:
         """After an append committed `rows` events."""
-        self.pending_rows += rows
+        with self._count_lock:
+            self.pending_rows += rows
+        self._appended_at = time.monotonic()
+        if self.pending_rows >= FOLD_ROWS:
+            self._wake.set()
 
-    def after_append(self) -> None:
-        """Fold and merge when due (called by the writer after each append)."""
-        now = time.monotonic()
-        if self.pending_rows >= FOLD_ROWS or (self.pending_rows and now - self._folded_at >= FOLD_SECONDS):
-            self.fold()
-        if self.dirty and now - self._merged_at >= MERGE_SECONDS:
-            self.merge()
-
-    def when_idle(self) -> bool:
-        """Fold, else merge, whatever is left; False when there was nothing to do."""
-        if self.pending_rows:
-            self.fold()
-        elif self.dirty:
-            self.merge()
-        else:
-            return False
-        return True
+    def _folded(self, rows: int) -> None:
+        with self._count_lock:
+            self.pending_rows = max(0, self.pending_rows - rows)
 
     # -- folding and merging ---------------------------------------------------------------------
 
-    def fold(self) -> None:
+    def fold(self, con: duckdb.DuckDBPyConnection) -> None:
         """Move the pending events into the rollup tables, in a transaction of its own."""
-        con = self._con
-        try:
-            con.execute("BEGIN")
-            self.fold_in_transaction()
-            con.execute("COMMIT")
-        except duckdb.Error:
-            _rollback(con)
-            self.recount()
-            log.warning("folding pending events into the rollups failed (they stay pending)", exc_info=True)
-        else:
-            self.pending_rows = 0
+        with self.lock:
+            try:
+                con.execute("BEGIN")
+                folded = self.fold_in_transaction(con)
+                con.execute("COMMIT")
+            except duckdb.Error:
+                _rollback(con)
+                log.warning("folding the pending events into the rollups failed (they stay pending)")
+            else:
+                self._folded(folded)
 
-    def fold_in_transaction(self) -> None:
-        """`fold` inside the caller's transaction.
+    def fold_in_transaction(self, con: duckdb.DuckDBPyConnection) -> int:
+        """`fold` inside the caller's transaction (holding `lock`); how many events it folded.
 
-        The caller sets `pending_rows` to 0 once it commits, or calls `recount` if it rolls back.
+        The caller calls `folded_committed` with that number once it commits.
         """
-        con = self._con
         self._folded_at = time.monotonic()
         slots = con.execute(
             f"SELECT DISTINCT date_trunc('hour', ts), date_trunc('day', ts) FROM {PENDING}"
         ).fetchall()
         if not slots:
-            return
+            return 0
+        rows = int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
         for rollup in ROLLUPS:
             con.execute(insert_sql(rollup, PENDING))
         con.execute(
@@ -174,18 +210,22 @@ class RollupKeeper:
         for hour, day in slots:
             self._dirty["hour"].add(hour)
             self._dirty["day"].add(day)
+        return rows
 
-    def recount(self) -> None:
-        """Count the pending events again (after a transaction that folded them rolled back)."""
-        self.pending_rows = int(self._con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
+    def folded_committed(self, rows: int) -> None:
+        """After the caller's transaction holding `fold_in_transaction` committed."""
+        self._folded(rows)
 
-    def merge(self) -> None:
+    def merge(self, con: duckdb.DuckDBPyConnection) -> None:
         """Merge the partial rows of the slots folded into since the last merge."""
+        with self.lock:
+            self._merge(con)
+
+    def _merge(self, con: duckdb.DuckDBPyConnection) -> None:
         self._merged_at = time.monotonic()
         dirty = {grain: sorted(slots) for grain, slots in self._dirty.items() if slots}
         if not dirty:
             return
-        con = self._con
         try:
             con.execute("BEGIN")
             for rollup in ROLLUPS:
@@ -208,14 +248,13 @@ class RollupKeeper:
 
     # -- re-pricing ------------------------------------------------------------------------------
 
-    def rebuild_hours(self, org_id: str, changed: str) -> None:
+    def rebuild_hours(self, con: duckdb.DuckDBPyConnection, org_id: str, changed: str) -> None:
         """Recompute the organisation's hourly sums of the hours holding the events in `changed`.
 
         Runs inside a re-pricing transaction, after the events changed; `changed` is a relation
         with their `event_id`. The caller folds before changing the events, so no pending copy
         keeps an old cost.
         """
-        con = self._con
         con.execute(
             "CREATE OR REPLACE TEMP TABLE repriced_hours AS SELECT DISTINCT date_trunc('hour', ts) AS slot "
             f"FROM events WHERE org_id = ? AND event_id IN (SELECT event_id::UUID FROM {changed})",
