@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -299,7 +299,7 @@ def _prepare_each(events: Sequence[WireEvent], pricing: OrgPricing, now: datetim
     columns["event_id"] = event_ids
     columns["ts"] = timestamps
     columns["provider"] = providers
-    return dict(columns)
+    return cast(EventColumns, columns)  # lists, as `EventColumns` allows
 
 
 IntArray = npt.NDArray[np.int64]

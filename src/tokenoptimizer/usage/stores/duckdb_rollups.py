@@ -171,10 +171,6 @@ class RollupKeeper:
         if self.pending_rows >= FOLD_ROWS:
             self._wake.set()
 
-    def _folded(self, rows: int) -> None:
-        with self._count_lock:
-            self.pending_rows = max(0, self.pending_rows - rows)
-
     # -- folding and merging ---------------------------------------------------------------------
 
     def fold(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -188,7 +184,7 @@ class RollupKeeper:
                 _rollback(con)
                 log.warning("folding the pending events into the rollups failed (they stay pending)")
             else:
-                self._folded(folded)
+                self.folded_committed(folded)
 
     def fold_in_transaction(self, con: duckdb.DuckDBPyConnection) -> int:
         """`fold` inside the caller's transaction (holding `lock`); how many events it folded.
@@ -197,25 +193,25 @@ class RollupKeeper:
         """
         self._folded_at = time.monotonic()
         slots = con.execute(
-            f"SELECT DISTINCT date_trunc('hour', ts), date_trunc('day', ts) FROM {PENDING}"
+            f"SELECT date_trunc('hour', ts), date_trunc('day', ts), count(*) FROM {PENDING} GROUP BY ALL"
         ).fetchall()
         if not slots:
             return 0
-        rows = int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
         for rollup in ROLLUPS:
             con.execute(insert_sql(rollup, PENDING))
         con.execute(
             f"UPDATE {WATERMARK} SET folded_through = (SELECT max(ingested_at) FROM events "
             f"WHERE ingested_at > (SELECT folded_through FROM {WATERMARK}))"
         )
-        for hour, day in slots:
+        for hour, day, _count in slots:
             self._dirty["hour"].add(hour)
             self._dirty["day"].add(day)
-        return rows
+        return sum(int(count) for _hour, _day, count in slots)
 
     def folded_committed(self, rows: int) -> None:
-        """After the caller's transaction holding `fold_in_transaction` committed."""
-        self._folded(rows)
+        """After the transaction holding `fold_in_transaction` committed."""
+        with self._count_lock:
+            self.pending_rows = max(0, self.pending_rows - rows)
 
     def merge(self, con: duckdb.DuckDBPyConnection) -> None:
         """Merge the partial rows of the slots folded into since the last merge."""
