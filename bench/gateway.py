@@ -10,6 +10,12 @@ percentiles is what the gateway adds. Every call through the gateway is priced a
 
 `wrk` (a C load generator, `make bench` installs it) stops each run after the given number of
 requests; a Python client would measure itself.
+
+On a machine with two or more CPUs the gateway runs on one half of them and the load (`wrk` and
+the fake provider) on the other (`--no-pin` to share them), as a gateway in front of remote
+providers and remote clients would. Shared, the gateway's own work slows the provider it is
+measured against, and `wrk` and the provider slow the gateway: on the 2-vCPU benchmark machine
+that alone added ~1.5 ms to the provider's answers at concurrency 32 (bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,14 +101,48 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.2)
 
 
+@dataclass(frozen=True)
+class Cpus:
+    """Which CPUs the gateway and the load (wrk, the fake provider) run on; None: any."""
+
+    gateway: frozenset[int] | None = None
+    load: frozenset[int] | None = None
+
+    @classmethod
+    def split(cls) -> Cpus:
+        """The gateway on the first half of this process's CPUs, the load on the rest."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            return cls()
+        half = len(cpus) // 2
+        return cls(frozenset(cpus[:half]), frozenset(cpus[half:]))
+
+    def describe(self) -> str:
+        if self.gateway is None or self.load is None:
+            return "gateway and load share every CPU"
+        return f"gateway on CPU {_listed(self.gateway)}, wrk and fake provider on CPU {_listed(self.load)}"
+
+
+def _listed(cpus: frozenset[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def pinned(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """A `preexec_fn` keeping a child (and every thread it starts) on `cpus`."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 @contextmanager
-def fake_provider(delay_ms: float) -> Iterator[str]:
+def fake_provider(delay_ms: float, cpus: frozenset[int] | None = None) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_upstream", "--port", str(port), "--delay-ms", str(delay_ms)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=pinned(cpus),
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -114,7 +154,7 @@ def fake_provider(delay_ms: float) -> Iterator[str]:
 
 
 @contextmanager
-def gateway(upstream: str) -> Iterator[tuple[str, str, int]]:
+def gateway(upstream: str, cpus: frozenset[int] | None = None) -> Iterator[tuple[str, str, int]]:
     with tempfile.TemporaryDirectory(prefix="tko-bench-gw-") as tmp:
         data_dir = Path(tmp)
         key = create_key(data_dir, scopes="ingest,read")
@@ -129,6 +169,7 @@ def gateway(upstream: str) -> Iterator[tuple[str, str, int]]:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=pinned(cpus),
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -139,7 +180,9 @@ def gateway(upstream: str) -> Iterator[tuple[str, str, int]]:
             process.wait(timeout=30)
 
 
-def run_wrk(url: str, key: str, body: bytes, requests: int, concurrency: int) -> Result:
+def run_wrk(
+    url: str, key: str, body: bytes, requests: int, concurrency: int, cpus: frozenset[int] | None = None
+) -> Result:
     threads = 1 if concurrency == 1 else 2
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA)
@@ -170,6 +213,7 @@ def run_wrk(url: str, key: str, body: bytes, requests: int, concurrency: int) ->
         env=env,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=pinned(cpus),
     )
     assert process.stdout is not None
     lines: list[str] = []
@@ -219,7 +263,7 @@ def count_events(url: str, key: str) -> int:
             return total
 
 
-def run_delay(args: argparse.Namespace, delay_ms: float) -> list[str]:
+def run_delay(args: argparse.Namespace, delay_ms: float, cpus: Cpus) -> list[str]:
     """Every scenario at one provider delay; the table rows."""
     scenarios = [
         ("non-streaming", orjson.dumps(BODY), args.requests),
@@ -227,18 +271,21 @@ def run_delay(args: argparse.Namespace, delay_ms: float) -> list[str]:
     ]
     rows: list[str] = []
     answered = 0
-    with fake_provider(delay_ms) as provider, gateway(provider) as (gw_url, key, pid):
+    with (
+        fake_provider(delay_ms, cpus.load) as provider,
+        gateway(provider, cpus.gateway) as (gw_url, key, pid),
+    ):
         direct_url = provider + "/v1/chat/completions"
         proxied_url = gw_url + "/gateway/openai/v1/chat/completions"
         # Warm up both paths (connections, caches, the tokenizer, DuckDB) at the highest
         # concurrency, so that no measured run opens the connections of its first calls.
         warm = max(args.concurrency)
-        run_wrk(direct_url, key, scenarios[0][1], 500, warm)
-        answered += run_wrk(proxied_url, key, scenarios[0][1], 500, warm).requests
+        run_wrk(direct_url, key, scenarios[0][1], 500, warm, cpus.load)
+        answered += run_wrk(proxied_url, key, scenarios[0][1], 500, warm, cpus.load).requests
         for name, body, requests in scenarios:
             for concurrency in args.concurrency:
-                direct = run_wrk(direct_url, key, body, requests, concurrency)
-                proxied = run_wrk(proxied_url, key, body, requests, concurrency)
+                direct = run_wrk(direct_url, key, body, requests, concurrency, cpus.load)
+                proxied = run_wrk(proxied_url, key, body, requests, concurrency, cpus.load)
                 answered += proxied.requests
                 added_p50 = proxied.p50_ms - direct.p50_ms
                 added_p99 = proxied.p99_ms - direct.p99_ms
@@ -271,10 +318,12 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 32], help="connections of each run (default: 1 32)"
     )
+    parser.add_argument("--no-pin", action="store_true", help="let the gateway and the load share every CPU")
     args = parser.parse_args()
 
-    print(f"load average before: {os.getloadavg()[0]:.1f} (2 vCPU)")
-    rows = [row for delay in args.delay_ms for row in run_delay(args, delay)]
+    cpus = Cpus() if args.no_pin else Cpus.split()
+    print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs; {cpus.describe()})")
+    rows = [row for delay in args.delay_ms for row in run_delay(args, delay, cpus)]
     print()
     print(
         "| provider delay ms | load | concurrency | requests | direct p50 / p99 ms | gateway p50 / p99 ms "

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -199,6 +199,16 @@ AlertListener = Callable[[Alert, Sequence[str]], None]
 """Called with each new alert (stored) and the channels to notify."""
 
 
+class Guard(Protocol):
+    """Another reason to refuse a call before it is made (prepaid wallets are one)."""
+
+    def applies(self, org_id: str) -> bool:
+        """Whether the guard may refuse some call of the organisation (answer from memory)."""
+
+    def check(self, org_id: str, attribution: Mapping[str, str | None], amount_usd: float) -> None:
+        """Raise `BudgetExceeded` (or a subclass) to refuse a call of `amount_usd`."""
+
+
 @dataclass
 class BudgetService:
     """Budgets of every organisation, their counters, reservations and alerts."""
@@ -208,8 +218,8 @@ class BudgetService:
     state: BudgetState
     reservation_ttl: float = RESERVATION_TTL_SECONDS
     alert_listeners: list[AlertListener] = field(default_factory=list)
-    extra_guards: list[Callable[[str, Mapping[str, str | None], float], None]] = field(default_factory=list)
-    """Called by `reserve` with (org, attribution, amount in USD); raise to refuse (wallets use it)."""
+    extra_guards: list[Guard] = field(default_factory=list)
+    """Checked by `reserve` before the budgets (wallets use it)."""
     _rules: dict[str, list[Rule]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _alerts: queue.Queue[ThresholdCrossed | None] = field(default_factory=queue.Queue)
@@ -268,6 +278,15 @@ class BudgetService:
         """The organisation's budgets (or settings) changed: tell every process, reload them here."""
         self.state.bump_rules_version(org_id)
         self.reload(org_id, rebuild=rebuild)
+
+    def may_refuse(self, org_id: str) -> bool:
+        """Whether `reserve` may refuse a call of the organisation: a hard budget or a guard applies.
+
+        When not, a caller can skip the reservation (and estimating the worst case it needs).
+        """
+        return any(rule.block for rule in self.rules(org_id)) or any(
+            guard.applies(org_id) for guard in self.extra_guards
+        )
 
     def rules(self, org_id: str) -> list[Rule]:
         """The organisation's enabled budgets (reloaded if another process changed them)."""
@@ -405,7 +424,7 @@ class BudgetService:
     ) -> Reservation:
         """Hold `amount_usd` against every hard budget the call falls under, or raise `BudgetExceeded`."""
         for guard in self.extra_guards:
-            guard(org_id, attribution, amount_usd)
+            guard.check(org_id, attribution, amount_usd)
         reservation_id = str(uuid.uuid4())
         ttl = self.reservation_ttl if ttl is None else ttl
         expires_at = datetime.now(UTC) + timedelta(seconds=ttl)

@@ -82,7 +82,7 @@ def serve(
     import uvicorn
 
     from tokenoptimizer.db import migrate
-    from tokenoptimizer.server.app import create_app
+    from tokenoptimizer.server.app import create_app, served
     from tokenoptimizer.server.context import AppContext
     from tokenoptimizer.usage.pipeline import warm_up
     from tokenoptimizer.usage.stores import EventStoreError
@@ -100,7 +100,7 @@ def serve(
         raise _fail(str(exc)) from exc
     if demo:
         _seed_demo(context, demo_events)
-    application = create_app(settings, context=context)
+    application = served(create_app(settings, context=context))
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(f"TokenOptimizer {__version__} on http://{bind_host}:{bind_port}  (API docs: /docs)")

@@ -284,9 +284,7 @@ class ProxiedCall:
         self.route = route
         if config.limits.any:
             await self.gateway.rate_limiter.admit(config.limits, self._subjects(), input_estimate(body_size))
-        budgets = self.context.budgets
-        # Guards first: `rules` may ask Redis, and `reserve` asks it again anyway.
-        if budgets.extra_guards or budgets.rules(caller.org_id):
+        if self.context.budgets.may_refuse(caller.org_id):
             self._reserve(endpoint, body_size, route)
 
     def _subjects(self) -> Subjects:

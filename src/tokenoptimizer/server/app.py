@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp
 
 from tokenoptimizer._version import __version__
 from tokenoptimizer.accounts.routes import auth_router
@@ -79,6 +80,17 @@ def create_app(
     if serve_ui:
         mount_ui(app)
     return app
+
+
+def served(app: FastAPI) -> ASGIApp:
+    """The app as `serve` runs it: the hot paths in front of FastAPI's own middleware.
+
+    `create_app` puts them inside the middleware stack too (so an app in tests serves the same),
+    but FastAPI's layers (error handling, telemetry, body limits) cost every call through them
+    ~6 µs of CPU (measured in-process) that the hot paths do not need; in front, they skip them.
+    """
+    context: AppContext = app.state.context
+    return GatewayFastPath(IngestFastPath(app, context), context)
 
 
 def _document_ingest_body(app: FastAPI) -> None:

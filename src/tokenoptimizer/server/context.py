@@ -88,7 +88,7 @@ class AppContext:
         self.budgets.start()
         self.wallets = WalletService(self.db, self.store, self.org_pricing)
         self.wallets.start()
-        self.budgets.extra_guards.append(self.wallets.guard)
+        self.budgets.extra_guards.append(self.wallets)
         self.anomalies = AnomalyMonitor(
             self.budgets,
             AnomalyThresholds(

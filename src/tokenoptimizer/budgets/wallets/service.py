@@ -219,7 +219,11 @@ class WalletService:
 
     # -- the guard -------------------------------------------------------------------------------
 
-    def guard(self, org_id: str, attribution: Mapping[str, str | None], amount_usd: float) -> None:
+    def applies(self, org_id: str) -> bool:
+        """Whether a wallet of the organisation refuses calls when empty (the guard's `applies`)."""
+        return any(wallet.block_when_empty for wallet in self._owners.get(org_id, {}).values())
+
+    def check(self, org_id: str, attribution: Mapping[str, str | None], amount_usd: float) -> None:
         """Refuse a call its wallet cannot pay for (when that wallet blocks when empty)."""
         owners = self._owners.get(org_id)
         if not owners:
