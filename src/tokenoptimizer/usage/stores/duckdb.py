@@ -45,6 +45,7 @@ from tokenoptimizer.usage.stores.base import (
     combine_batches,
 )
 from tokenoptimizer.usage.stores.duckdb_rollups import RollupKeeper
+from tokenoptimizer.usage.stores.priority import lower_thread_priority
 from tokenoptimizer.usage.stores.rollups import PENDING
 from tokenoptimizer.usage.stores.seen_ids import SeenIds
 
@@ -221,6 +222,7 @@ class DuckDBEventStore:
         return pending.future
 
     def _write_loop(self) -> None:
+        lower_thread_priority()
         while True:
             try:
                 first = self._queue.get(timeout=IDLE_CHECKPOINT_SECONDS)

@@ -31,6 +31,7 @@ from datetime import datetime
 
 import duckdb
 
+from tokenoptimizer.usage.stores.priority import lower_thread_priority
 from tokenoptimizer.usage.stores.rollups import (
     PENDING,
     ROLLUP_VERSION,
@@ -84,6 +85,7 @@ class RollupKeeper:
         self.merge(self._con)
 
     def _run(self) -> None:
+        lower_thread_priority()
         cursor = self._con.cursor()
         try:
             while not self._stop.is_set():
