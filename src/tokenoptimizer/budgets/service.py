@@ -23,7 +23,6 @@ import hashlib
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +40,7 @@ from tokenoptimizer.budgets.models import Alert, Budget
 from tokenoptimizer.budgets.periods import Period, Window, previous_window, window_at
 from tokenoptimizer.budgets.state import MICROS, BudgetState, Check, to_micros
 from tokenoptimizer.db.base import Database
+from tokenoptimizer.ids import random_uuid
 from tokenoptimizer.pricing.currency import convert_currency
 from tokenoptimizer.usage.stores.base import EventStore
 
@@ -425,7 +425,7 @@ class BudgetService:
         """Hold `amount_usd` against every hard budget the call falls under, or raise `BudgetExceeded`."""
         for guard in self.extra_guards:
             guard.check(org_id, attribution, amount_usd)
-        reservation_id = str(uuid.uuid4())
+        reservation_id = str(random_uuid())
         ttl = self.reservation_ttl if ttl is None else ttl
         expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
         rules = [r for r in self.rules(org_id) if r.block and r.matches(attribution)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +57,7 @@ from tokenoptimizer.gateway.upstream import (
     header_text,
     send,
 )
+from tokenoptimizer.ids import random_uuid
 from tokenoptimizer.server.context import AppContext
 from tokenoptimizer.server.deps import Caller, cached_caller, key_from_headers, verified_caller
 from tokenoptimizer.usage.pipeline import Attribution
@@ -139,7 +139,7 @@ class ProxiedCall:
         self.config: OrgGateway | None = None
         self.route: Route | None = None
         self.reservation_id: str | None = None
-        self.event_id = uuid.uuid4()
+        self.event_id = random_uuid()
 
     def header(self, name: bytes) -> str | None:
         """A request header as text."""
@@ -520,32 +520,22 @@ class ProxiedCall:
     # -- recording -----------------------------------------------------------------------------
 
     def _record(self, endpoint: Endpoint, outcome: Outcome, content: bytes | None = None) -> None:
-        """Queue the call's event (after the answer was sent); the reservation waits for it."""
+        """Queue the call's event (after the answer was sent); the reservation waits for it.
+
+        The event is built from the answer later, with its batch, in the recorder's thread.
+        """
         latency_ms = (time.perf_counter() - self.started) * 1000
         reservation_id, self.reservation_id = self.reservation_id, None
         caller = self.caller
         assert caller is not None
         budgets = self.context.budgets
-        try:
-            facts = CallFacts(
-                self.api,
-                self.path,
-                self.model,
-                self.body,
-                self.attributes,
-                self.event_id,
-                self.ts,
-                self.started,
-            )
-            event = build_event(facts, endpoint, outcome, content, latency_ms)
-        except Exception:
-            if reservation_id is not None:
-                budgets.release(caller.org_id, reservation_id)
-            raise
+        facts = CallFacts(
+            self.api, self.path, self.model, self.body, self.attributes, self.event_id, self.ts, self.started
+        )
         release: Callable[[], object] | None = None
         if reservation_id is not None:
             # Held until the event is stored (which accounts its real cost), then released.
-            budgets.await_event(caller.org_id, reservation_id, str(event.event_id))
+            budgets.await_event(caller.org_id, reservation_id, str(self.event_id))
             release = functools.partial(budgets.release, caller.org_id, reservation_id)
         config = self.config
         after = None
@@ -553,7 +543,7 @@ class ProxiedCall:
             after = functools.partial(self._count_tokens, config.limits, self._subjects())
         self.gateway.recorder.add(
             PendingEvent(
-                event,
+                functools.partial(build_event, facts, endpoint, outcome, content, latency_ms),
                 Attribution(caller.org_id, caller.key_project_id or "", caller.api_key_id),
                 release,
                 after,

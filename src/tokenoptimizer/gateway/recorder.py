@@ -10,12 +10,15 @@ ingestion pipeline together, one `ingest` per (organisation, project, API key).
 Nothing is lost to the wait: a call's budget reservation is held until its event is stored (the
 budget service releases it when the store reports the event), so concurrent calls still cannot
 overshoot a hard budget. `wait_idle` / `flush` let shutdown and tests wait for the events.
+
+The work of a batch (building each event from the provider's answer, pricing, converting) runs
+in a worker thread, not on the event loop serving the calls: ~40 µs per call that no call waits
+for, and a batch interleaves with the calls being served instead of stalling them all at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,9 +36,10 @@ MAX_BATCH = 5000
 
 @dataclass(slots=True)
 class PendingEvent:
-    """One call's event, waiting to be stored."""
+    """One call's event, waiting to be built and stored."""
 
-    event: WireEvent
+    build: Callable[[], WireEvent]
+    """Builds the event (in the recorder's worker thread)."""
     attribution: Attribution
     release: Callable[[], object] | None = None
     """Releases the call's budget reservation if its event cannot be stored."""
@@ -98,28 +102,38 @@ class EventRecorder:
 
     async def _store_group(self, attribution: Attribution, items: list[PendingEvent]) -> None:
         try:
-            # Pricing and converting a batch take ~10 µs per event: in a worker thread, they
-            # interleave with the calls being served instead of stalling them all at once.
-            events = [i.event for i in items]
-            await anyio.to_thread.run_sync(
-                functools.partial(self.pipeline.ingest_sync, events, attribution, source="gateway")
-            )
-        except Exception:
-            log.exception("could not store %d gateway event(s) of org %s", len(items), attribution.org_id)
-            for item in items:
-                if item.release is not None:
-                    item.release()
-        else:
-            for item in items:
+            stored = await anyio.to_thread.run_sync(self._build_and_store, attribution, items)
+            for item, event in stored:
                 if item.after is not None:
                     try:
-                        await item.after(item.event)
+                        await item.after(event)
                     except Exception:
                         log.exception("after storing a gateway event")
         finally:
             with self._idle:
                 self._unstored -= len(items)
                 self._idle.notify_all()
+
+    def _build_and_store(
+        self, attribution: Attribution, items: list[PendingEvent]
+    ) -> list[tuple[PendingEvent, WireEvent]]:
+        """Build and store the events of one attribution; what was stored (blocking)."""
+        built: list[tuple[PendingEvent, WireEvent]] = []
+        for item in items:
+            try:
+                built.append((item, item.build()))
+            except Exception:
+                log.exception("could not build the event of a gateway call of org %s", attribution.org_id)
+                _release(item)
+        try:
+            if built:
+                self.pipeline.ingest_sync([event for _, event in built], attribution, source="gateway")
+        except Exception:
+            log.exception("could not store %d gateway event(s) of org %s", len(built), attribution.org_id)
+            for item, _ in built:
+                _release(item)
+            return []
+        return built
 
     async def flush(self) -> None:
         """Store everything queued now, and wait until it is stored."""
@@ -138,9 +152,7 @@ class EventRecorder:
             groups.setdefault(item.attribution, []).append(item)
         for attribution, items in groups.items():
             try:
-                self.pipeline.ingest_sync([i.event for i in items], attribution, source="gateway")
-            except Exception:
-                log.exception("could not store %d gateway event(s) at shutdown", len(items))
+                self._build_and_store(attribution, items)
             finally:
                 with self._idle:
                     self._unstored -= len(items)
@@ -150,3 +162,12 @@ class EventRecorder:
         """Block until every call has ended and its event is stored (from any thread); False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: self._unstored == 0 and self._calls == 0, timeout)
+
+
+def _release(item: PendingEvent) -> None:
+    """Give back the reservation of a call whose event will not be stored."""
+    if item.release is not None:
+        try:
+            item.release()
+        except Exception:
+            log.exception("could not release the reservation of a gateway call")
