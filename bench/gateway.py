@@ -4,9 +4,12 @@ Starts the fake provider (`tests/fake_upstream.py`, a real HTTP server answering
 real `tokenoptimizer serve` whose server-wide OpenAI upstream is that provider. Then, for each
 scenario (non-streaming chat, streaming chat) and concurrency (1, 32), `wrk` sends the same number
 of requests straight to the provider and through the gateway, and the difference of the latency
-percentiles is what the gateway adds. Every call through the gateway is priced and stored.
+percentiles is what the gateway adds. Every call through the gateway is priced and stored. Each
+pair of runs is repeated (`--rounds`, 3), interleaved; the table shows the medians, as the p99 of
+a 2,000-call run moves by ±10 ms from run to run on a shared VM, direct calls included.
 
-    .venv/bin/python -m bench.gateway [--requests 2000] [--stream-requests 500] [--delay-ms 0]
+    .venv/bin/python -m bench.gateway [--requests 2000] [--stream-requests 500] [--delay-ms 0 20]
+        [--concurrency 1 32] [--rounds 3] [--no-pin]
 
 `wrk` (a C load generator, `make bench` installs it) stops each run after the given number of
 requests; a Python client would measure itself.
@@ -24,11 +27,12 @@ import argparse
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,20 +288,26 @@ def run_delay(args: argparse.Namespace, delay_ms: float, cpus: Cpus) -> list[str
         answered += run_wrk(proxied_url, key, scenarios[0][1], 500, warm, cpus.load).requests
         for name, body, requests in scenarios:
             for concurrency in args.concurrency:
-                direct = run_wrk(direct_url, key, body, requests, concurrency, cpus.load)
-                proxied = run_wrk(proxied_url, key, body, requests, concurrency, cpus.load)
-                answered += proxied.requests
-                added_p50 = proxied.p50_ms - direct.p50_ms
-                added_p99 = proxied.p99_ms - direct.p99_ms
+                directs: list[Result] = []
+                proxieds: list[Result] = []
+                for _ in range(args.rounds):  # interleaved, so that a slow minute hits both
+                    directs.append(run_wrk(direct_url, key, body, requests, concurrency, cpus.load))
+                    proxieds.append(run_wrk(proxied_url, key, body, requests, concurrency, cpus.load))
+                    answered += proxieds[-1].requests
+                pairs = zip(directs, proxieds, strict=True)
+                added = [(p.p50_ms - d.p50_ms, p.p99_ms - d.p99_ms) for d, p in pairs]
                 rows.append(
                     f"| {delay_ms:g} | {name} | {concurrency} | {requests} "
-                    f"| {direct.p50_ms:.2f} / {direct.p99_ms:.2f} "
-                    f"| {proxied.p50_ms:.2f} / {proxied.p99_ms:.2f} "
-                    f"| **{added_p50:+.2f}** / **{added_p99:+.2f}** "
-                    f"| {direct.throughput:,.0f} / {proxied.throughput:,.0f} "
-                    f"| {direct.errors} / {proxied.errors} |"
+                    f"| {_percentiles(directs)} | {_percentiles(proxieds)} "
+                    f"| **{_median(a for a, _ in added):+.2f}** / **{_median(b for _, b in added):+.2f}** "
+                    f"| {_median(r.throughput for r in directs):,.0f} "
+                    f"/ {_median(r.throughput for r in proxieds):,.0f} "
+                    f"| {sum(r.errors for r in directs)} / {sum(r.errors for r in proxieds)} |"
                 )
                 print(rows[-1], flush=True)
+                if args.rounds > 1:
+                    each = ", ".join(f"{a:+.2f} / {b:+.2f}" for a, b in added)
+                    print(f"    added p50 / p99 in each round: {each}", flush=True)
         rss = rss_mib(pid)
         time.sleep(1.5)  # the gateway stores events in batches, every 0.5 s
         stored = count_events(gw_url, key)
@@ -306,6 +316,14 @@ def run_delay(args: argparse.Namespace, delay_ms: float, cpus: Cpus) -> list[str
         f"gateway RSS {rss:.0f} MiB"
     )
     return rows
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(values)
+
+
+def _percentiles(results: list[Result]) -> str:
+    return f"{_median(r.p50_ms for r in results):.2f} / {_median(r.p99_ms for r in results):.2f}"
 
 
 def main() -> None:
@@ -317,6 +335,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 32], help="connections of each run (default: 1 32)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="direct/gateway run pairs per row; the table shows medians"
     )
     parser.add_argument("--no-pin", action="store_true", help="let the gateway and the load share every CPU")
     args = parser.parse_args()
