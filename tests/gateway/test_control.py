@@ -129,6 +129,27 @@ def test_a_call_that_could_break_a_hard_budget_is_refused_before_it_is_sent(
     assert status["spent"] == pytest.approx(events[1]["cost_usd"], rel=1e-3)
 
 
+def test_a_call_an_empty_prepaid_wallet_cannot_pay_for_is_refused(
+    gateway: Gateway, client: openai.OpenAI, admin_key: str, fake_upstream: FakeUpstream
+) -> None:
+    # The wallet's balance is read from the database in a worker thread, not on the serving loop.
+    wallet = {"name": "Prepaid", "initial_balance": 0.02, "block_when_empty": True}
+    _ok(gateway.api("POST", "/api/v1/wallets", admin_key, json=wallet), 201)
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="gpt-4o", messages=PROMPT, max_tokens=5000)
+    assert info.value.status_code == 402
+    assert info.value.body["code"] == "wallet_empty"  # type: ignore[index]
+    assert "Wallet 'Prepaid' has $0.02 left" in str(info.value)
+    assert fake_upstream.requests == []
+
+    reply = client.chat.completions.create(model="gpt-4o", messages=PROMPT, max_tokens=50)
+    assert reply.usage is not None
+    assert [(e["status"], e["error_type"]) for e in gateway.events()] == [
+        ("error", "wallet_empty"),
+        ("ok", None),
+    ]
+
+
 def test_anthropic_sdk_raises_payment_required_on_a_hard_budget(gateway: Gateway, admin_key: str) -> None:
     _ok(
         gateway.api(

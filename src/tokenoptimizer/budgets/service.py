@@ -284,9 +284,11 @@ class BudgetService:
 
         When not, a caller can skip the reservation (and estimating the worst case it needs).
         """
-        return any(rule.block for rule in self.rules(org_id)) or any(
-            guard.applies(org_id) for guard in self.extra_guards
-        )
+        return self.guarded(org_id) or any(rule.block for rule in self.rules(org_id))
+
+    def guarded(self, org_id: str) -> bool:
+        """Whether a guard applies to the organisation: then `reserve` may read the database."""
+        return any(guard.applies(org_id) for guard in self.extra_guards)
 
     def rules(self, org_id: str) -> list[Rule]:
         """The organisation's enabled budgets (reloaded if another process changed them)."""

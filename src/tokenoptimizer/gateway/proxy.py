@@ -284,7 +284,11 @@ class ProxiedCall:
         self.route = route
         if config.limits.any:
             await self.gateway.rate_limiter.admit(config.limits, self._subjects(), input_estimate(body_size))
-        if self.context.budgets.may_refuse(caller.org_id):
+        budgets = self.context.budgets
+        if budgets.guarded(caller.org_id):
+            # A prepaid wallet's balance is read from the database: not on the serving loop.
+            await anyio.to_thread.run_sync(self._reserve, endpoint, body_size, route)
+        elif budgets.may_refuse(caller.org_id):
             self._reserve(endpoint, body_size, route)
 
     def _subjects(self) -> Subjects:
@@ -318,8 +322,8 @@ class ProxiedCall:
             "model": route.model,
         }
         try:
-            # Inline: a reservation is a few dictionary (or Redis) operations. A thread hop would
-            # cost more, up to the interpreter's 5 ms switch interval when other threads are busy.
+            # Inline unless a wallet is read (`_admit`): a reservation is a few dictionary (or
+            # Redis) operations, and a thread hop can wait a switch interval for the lock.
             reservation = self.context.budgets.reserve(caller.org_id, attribution, amount)
         except BudgetExceeded as exc:
             # `budget_exceeded`, or `wallet_empty` when a prepaid wallet cannot pay for the call.

@@ -144,6 +144,12 @@ class Gateway:
 
     def close(self) -> None:
         """`aclose` for synchronous callers (the server context); queued events are stored first."""
+        try:
+            self._close()
+        finally:
+            self.recorder.close()
+
+    def _close(self) -> None:
         loop = self._client_loop
         if loop is not None and not loop.is_closed():
             try:

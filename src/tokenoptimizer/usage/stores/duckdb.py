@@ -34,6 +34,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from tokenoptimizer.threads import in_background_thread, lower_thread_priority
 from tokenoptimizer.usage.stores.base import (
     EVENT_COLUMNS,
     AppendResult,
@@ -45,7 +46,6 @@ from tokenoptimizer.usage.stores.base import (
     combine_batches,
 )
 from tokenoptimizer.usage.stores.duckdb_rollups import RollupKeeper
-from tokenoptimizer.usage.stores.priority import lower_thread_priority
 from tokenoptimizer.usage.stores.rollups import PENDING
 from tokenoptimizer.usage.stores.seen_ids import SeenIds
 
@@ -110,7 +110,16 @@ def duckdb_options(url: str) -> dict[str, str]:
 
 
 def _connect(path: str, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file with its settings, explaining the usual failures."""
+    """Open the DuckDB file with its settings, explaining the usual failures.
+
+    DuckDB starts its worker threads when the database opens, and they inherit the opening
+    thread's priority: opened from a background thread, their parallel work (folds, merges,
+    checkpoints, large queries) yields the CPU to the threads serving requests (`tokenoptimizer.threads`).
+    """
+    return in_background_thread(lambda: _open(path, memory_limit, threads))
+
+
+def _open(path: str, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -31,7 +31,7 @@ from datetime import datetime
 
 import duckdb
 
-from tokenoptimizer.usage.stores.priority import lower_thread_priority
+from tokenoptimizer.threads import lower_thread_priority
 from tokenoptimizer.usage.stores.rollups import (
     PENDING,
     ROLLUP_VERSION,

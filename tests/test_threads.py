@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tokenoptimizer.threads import lower_thread_priority
 from tokenoptimizer.usage.stores.duckdb import DuckDBEventStore
-from tokenoptimizer.usage.stores.priority import lower_thread_priority
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
 
@@ -49,5 +49,18 @@ def test_writer_and_rollup_threads_are_nicer(tmp_path: Path) -> None:
                         background[thread.name] = niceness(thread.native_id)
             time.sleep(0.01)
         assert set(background) == {"tokenoptimizer-event-writer", "tokenoptimizer-rollups"}
+    finally:
+        store.close()
+
+
+def test_duckdb_workers_are_nicer(tmp_path: Path) -> None:
+    serving = niceness(threading.get_native_id())
+    before = set(os.listdir("/proc/self/task"))
+    store = DuckDBEventStore(f"duckdb:///{tmp_path / 'events.duckdb'}", threads=4)
+    try:
+        python = {thread.native_id for thread in threading.enumerate()}
+        started = [int(t) for t in os.listdir("/proc/self/task") if t not in before and int(t) not in python]
+        assert len(started) >= 3  # DuckDB's own workers (threads - 1)
+        assert all(niceness(t) > serving for t in started)
     finally:
         store.close()
