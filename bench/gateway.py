@@ -9,7 +9,7 @@ pair of runs is repeated (`--rounds`, 3), interleaved; the table shows the media
 a 2,000-call run moves by ±10 ms from run to run on a shared VM, direct calls included.
 
     .venv/bin/python -m bench.gateway [--requests 2000] [--stream-requests 500] [--delay-ms 0 20]
-        [--concurrency 1 32] [--rounds 3] [--no-pin]
+        [--concurrency 1 32] [--rounds 3] [--jitter-ms 0] [--no-pin]
 
 `wrk` (a C load generator, `make bench` installs it) stops each run after the given number of
 requests; a Python client would measure itself.
@@ -139,10 +139,22 @@ def pinned(cpus: frozenset[int] | None) -> Callable[[], None] | None:
 
 
 @contextmanager
-def fake_provider(delay_ms: float, cpus: frozenset[int] | None = None) -> Iterator[str]:
+def fake_provider(
+    delay_ms: float, cpus: frozenset[int] | None = None, jitter_ms: float = 0.0
+) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_upstream", "--port", str(port), "--delay-ms", str(delay_ms)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fake_upstream",
+            "--port",
+            str(port),
+            "--delay-ms",
+            str(delay_ms),
+            "--jitter-ms",
+            str(jitter_ms),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -276,7 +288,7 @@ def run_delay(args: argparse.Namespace, delay_ms: float, cpus: Cpus) -> list[str
     rows: list[str] = []
     answered = 0
     with (
-        fake_provider(delay_ms, cpus.load) as provider,
+        fake_provider(delay_ms, cpus.load, args.jitter_ms) as provider,
         gateway(provider, cpus.gateway) as (gw_url, key, pid),
     ):
         direct_url = provider + "/v1/chat/completions"
@@ -335,6 +347,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 32], help="connections of each run (default: 1 32)"
+    )
+    parser.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="vary each provider delay uniformly by up to this much"
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="direct/gateway run pairs per row; the table shows medians"

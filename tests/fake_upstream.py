@@ -44,7 +44,9 @@ Failure injection
       "error": {"type", "message"}}``, chosen by the path: ``/v1/messages*`` is Anthropic).
     * ``cut_next_stream(after_chunks=2)``: the next streaming call sends that many SSE events and
       then drops the connection without finishing the chunked body.
-    * ``delay_ms``: wait this long before answering each call (default 0: no sleeps anywhere).
+    * ``delay_ms``: wait this long before answering each call (default 0: no sleeps anywhere);
+      ``jitter_ms``: vary that wait uniformly by up to this much either way (seeded: the same
+      sequence of waits every run), as a real provider's answer times vary.
 
 Clients should pass ``max_retries=0`` to the SDKs when they expect an error, or the SDK retries.
 """
@@ -55,6 +57,7 @@ import argparse
 import asyncio
 import base64
 import itertools
+import random
 import struct
 import threading
 import time
@@ -109,6 +112,8 @@ class _State:
     failures: list[_Failure] = field(default_factory=list)
     cut_after: int | None = None
     delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    waits: random.Random = field(default_factory=lambda: random.Random(7))
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
@@ -253,7 +258,9 @@ class _App:
             RecordedRequest(method, path, headers, body, scope.get("query_string", b"").decode("latin-1"))
         )
         if self.state.delay_ms:
-            await asyncio.sleep(self.state.delay_ms / 1000)
+            jitter = self.state.jitter_ms
+            wait = self.state.delay_ms + (self.state.waits.uniform(-jitter, jitter) if jitter else 0.0)
+            await asyncio.sleep(max(wait, 0.0) / 1000)
 
         failure = self._take_failure()
         if failure is not None:
@@ -858,9 +865,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8999)
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--jitter-ms", type=float, default=0.0)
     args = parser.parse_args()
     uvicorn.run(
-        _App(_State(delay_ms=args.delay_ms)),
+        _App(_State(delay_ms=args.delay_ms, jitter_ms=args.jitter_ms)),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",

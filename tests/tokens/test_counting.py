@@ -131,3 +131,13 @@ def test_other_providers_use_documented_ratio(no_network: None) -> None:
 def test_unknown_encoding_refused() -> None:
     with pytest.raises(ValueError, match="not available offline"):
         get_encoding("p50k_base")
+
+
+def test_load_all_builds_every_shipped_encoding_once(no_network: None) -> None:
+    from tokenoptimizer.tokens.encodings import ENCODINGS, get_encoding, load_all
+
+    load_all()
+    built = {name: get_encoding(name) for name in ENCODINGS}
+    assert sorted(e.name for e in built.values()) == sorted(ENCODINGS)
+    load_all()  # cached: the same objects, nothing rebuilt
+    assert all(get_encoding(name) is encoding for name, encoding in built.items())

@@ -84,6 +84,7 @@ def serve(
     from tokenoptimizer.db import migrate
     from tokenoptimizer.server.app import create_app, served
     from tokenoptimizer.server.context import AppContext
+    from tokenoptimizer.tokens.encodings import load_all as load_tokenizers
     from tokenoptimizer.usage.pipeline import warm_up
     from tokenoptimizer.usage.stores import EventStoreError
 
@@ -107,6 +108,7 @@ def serve(
     # Everything loaded so far (catalogue, tokenizers, models) lives as long as the process: keep
     # it out of the collector, whose full passes over it paused requests for 120-275 ms.
     warm_up()
+    load_tokenizers()
     gc.collect()
     gc.freeze()
     # A batch of 1,000 events allocates ~5,000 objects that live until stored: with the default

@@ -106,6 +106,17 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     )
 
 
+def load_all() -> None:
+    """Build every shipped encoding now (a server calls it at start).
+
+    Building one holds the interpreter lock for 105–125 ms (tiktoken's constructor, in Rust) and
+    takes 30–75 MiB: on first use inside a server, every call in flight waited for it (a 140 ms
+    stall of the gateway at its first cut stream, bench/README.md).
+    """
+    for name in sorted(_SPECS):
+        get_encoding(name)
+
+
 # Model-name prefixes tiktoken 0.14 maps, plus newer families; o200k_harmony (gpt-oss) shares
 # o200k_base's vocabulary and differs only in special tokens, which user text never contains.
 _PREFIXES: tuple[tuple[str, str], ...] = (
