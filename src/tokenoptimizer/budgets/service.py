@@ -279,16 +279,17 @@ class BudgetService:
         self.state.bump_rules_version(org_id)
         self.reload(org_id, rebuild=rebuild)
 
-    def may_refuse(self, org_id: str) -> bool:
-        """Whether `reserve` may refuse a call of the organisation: a hard budget or a guard applies.
-
-        When not, a caller can skip the reservation (and estimating the worst case it needs).
-        """
-        return self.guarded(org_id) or any(rule.block for rule in self.rules(org_id))
-
     def guarded(self, org_id: str) -> bool:
         """Whether a guard applies to the organisation: then `reserve` may read the database."""
         return any(guard.applies(org_id) for guard in self.extra_guards)
+
+    def has_hard_budget(self, org_id: str) -> bool:
+        """Whether a budget of the organisation blocks calls.
+
+        When neither this nor `guarded` holds, `reserve` cannot refuse a call: a caller can skip the
+        reservation (and estimating the worst case it needs).
+        """
+        return any(rule.block for rule in self.rules(org_id))
 
     def rules(self, org_id: str) -> list[Rule]:
         """The organisation's enabled budgets (reloaded if another process changed them)."""

@@ -288,7 +288,7 @@ class ProxiedCall:
         if budgets.guarded(caller.org_id):
             # A prepaid wallet's balance is read from the database: not on the serving loop.
             await anyio.to_thread.run_sync(self._reserve, endpoint, body_size, route)
-        elif budgets.may_refuse(caller.org_id):
+        elif budgets.has_hard_budget(caller.org_id):
             self._reserve(endpoint, body_size, route)
 
     def _subjects(self) -> Subjects:
